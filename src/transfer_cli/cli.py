@@ -1,0 +1,289 @@
+"""The command line: parses arguments and calls the library. Nothing else lives here.
+
+Heavy modules (openai, tiktoken, jinja2, pydantic models) are imported inside commands so
+that `transfer --help` stays fast. The memo goes to stdout; status goes to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from . import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Evidence-grounded policy-transfer analysis: what can a target place learn from a source?")
+cases_app = typer.Typer(help="List the places in the case library, or show one.", invoke_without_command=True)
+app.add_typer(cases_app, name="cases")
+
+_state = {"debug": False}
+
+CasesOpt = Annotated[Optional[List[Path]], typer.Option(
+    "--cases", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh or en (default: the source's).")]
+
+
+def _err():
+    from rich.console import Console
+    return Console(stderr=True, highlight=False)
+
+
+def fails_cleanly(fn):
+    """Turn the library's errors into one line per problem and the documented exit code."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .errors import TransferError
+        try:
+            return fn(*args, **kwargs)
+        except TransferError as e:
+            if _state["debug"]:
+                raise
+            for line in getattr(e, "problems", None) or [str(e)]:
+                print(f"error: {line}", file=sys.stderr)
+            raise typer.Exit(e.exit_code)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise typer.Exit(130)
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        print(f"transfer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+):
+    _state["debug"] = debug or bool(os.environ.get("TRANSFER_DEBUG"))
+
+
+def library(cases: Optional[List[Path]]):
+    from .loader import Library
+    return Library(cases or [])
+
+
+def _lang(lang: Optional[str], source) -> str:
+    from .errors import InputError
+    lang = lang or source.language
+    if lang not in ("zh", "en"):
+        raise InputError(f"--lang must be zh or en, not '{lang}'")
+    return lang
+
+
+def emit(text: str | bytes, output: Optional[Path], fmt: str) -> None:
+    """Write to a file atomically, or to stdout: rich Markdown on a terminal, plain when piped."""
+    from .files import write_atomic
+    if output is not None:
+        write_atomic(output, text)
+        _err().print(f"wrote {output}")
+        return
+    if isinstance(text, bytes):
+        from .errors import InputError
+        raise InputError(f"the {fmt} format is binary; give -o FILE")
+    if fmt == "md" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from .render.terminal import print_markdown
+        print_markdown(text)
+    else:
+        sys.stdout.write(text)
+
+
+# ---- analyze / extract ------------------------------------------------------------------------
+
+@app.command()
+@fails_cleanly
+def analyze(
+    source: Annotated[str, typer.Argument(help="Source place: id, alias or name (e.g. liling, 醴陵).")],
+    target: Annotated[str, typer.Argument(help="Target place: id, alias or name (e.g. jinjiang, 锦江区).")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Save to FILE (format from its extension).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="md, json, html or docx.")] = None,
+    lang: LangOpt = None,
+    logic: Annotated[Optional[Path], typer.Option("--logic", help="A CaseLogic JSON (from `transfer extract`, maybe edited) to use instead of stage 1.")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
+    cases: CasesOpt = None,
+):
+    """Run the three stages for SOURCE -> TARGET and print or save the memo."""
+    from .render import format_for, render
+    from .stages import analyze as run
+    lib = library(cases)
+    src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
+    fmt = format_for(output, fmt)
+    lang = _lang(lang, src.place)
+    eng = make_engine(engine)
+    given = read_logic(logic) if logic else None
+    _err().print(f"[dim]{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}[/dim]")
+    memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
+    emit(render(memo, src.place, tgt.place, fmt), output, fmt)
+
+
+@app.command()
+@fails_cleanly
+def extract(
+    source: Annotated[str, typer.Argument(help="Source place: id, alias or name.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the CaseLogic JSON here.")] = None,
+    lang: LangOpt = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
+    cases: CasesOpt = None,
+):
+    """Run stage 1 only and write the source's CaseLogic as JSON (edit it, then `analyze --logic`)."""
+    from .stages import extract_logic
+    lib = library(cases)
+    src = lib.resolve(source)
+    logic = extract_logic(make_engine(engine), src, _lang(lang, src))
+    emit(logic.model_dump_json(indent=2) + "\n", output, "json")
+
+
+def make_engine(name: Optional[str]):
+    from .engines import get_engine
+    return get_engine(name or "offline")
+
+
+def read_logic(path: Path):
+    """A CaseLogic file, with a one-line error naming the file and field when it is wrong."""
+    import json
+
+    from pydantic import ValidationError
+
+    from .artifacts import CaseLogic
+    from .errors import InputError
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+    try:
+        return CaseLogic.model_validate(data)
+    except ValidationError as e:
+        problems = [f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        raise InputError(problems[0], problems)
+
+
+# ---- the case library ----------------------------------------------------------------------------
+
+@cases_app.callback()
+@fails_cleanly
+def cases_list(ctx: typer.Context, cases: CasesOpt = None):
+    """Table of places: id, names, admin level, role, counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from .errors import CaseError
+    lib = library(cases)
+    table = Table(title="transfer case library")
+    for col in ("id", "zh", "en", "admin level", "role", "notes", "mechanisms", "indicators", "file"):
+        table.add_column(col)
+    broken = 0
+    for pid, (path, root) in lib.paths().items():
+        try:
+            p = lib.load(pid).place
+        except CaseError as e:
+            broken += 1
+            table.add_row(pid, "", "", "", "invalid", "", "", "", e.problems[0])
+            continue
+        table.add_row(p.id, p.names.zh or "", p.names.en or "", p.admin_level, p.role, str(len(p.notes)),
+                      str(len(p.mechanisms)), str(len(p.indicators)), _where(path, root))
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    if broken:
+        raise typer.Exit(2)
+
+
+def _where(path: Path, root: Path) -> str:
+    from .loader import BUNDLED
+    return "bundled" if root == BUNDLED else str(path)
+
+
+@cases_app.command("show")
+@fails_cleanly
+def cases_show(name: Annotated[str, typer.Argument(help="Place id, alias or name.")], cases: CasesOpt = None):
+    """Show one place: identity, indicators, industries, assets, mechanisms."""
+    from .render.terminal import print_place
+    lib = library(cases)
+    print_place(lib.resolve(name))
+
+
+@app.command()
+@fails_cleanly
+def validate(
+    paths: Annotated[Optional[List[Path]], typer.Argument(help="Place files or folders (default: the whole library).")] = None,
+    cases: CasesOpt = None,
+):
+    """Check place files and every reference in them; one line per problem, exit 2 if any."""
+    from .errors import CaseError
+    from .loader import load_place
+    lib = library(cases)
+    targets = ([(p, None) for p in paths] if paths else list(lib.paths().values()))
+    problems, ok = [], 0
+    for path, root in targets:
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+            continue
+        try:
+            loaded = load_place(path, root)
+            ok += 1
+            for w in loaded.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+        except CaseError as e:
+            problems.extend(e.problems)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    print(f"{ok} valid, {len(targets) - ok} invalid", file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+@fails_cleanly
+def new(
+    place_id: Annotated[str, typer.Argument(metavar="ID", help="Slug for the new place, e.g. qingyang.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write ID.yaml.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Write a commented profile skeleton to fill in for a new target district."""
+    from .errors import InputError
+    from .files import write_atomic
+    from .schema import SLUG
+    from .skeleton import skeleton
+    if not SLUG.match(place_id):
+        raise InputError(f"'{place_id}' is not a valid id: use lowercase letters, digits and '-'")
+    path = directory / f"{place_id}.yaml"
+    if path.exists() and not force:
+        raise InputError(f"{path} exists; use --force to overwrite")
+    write_atomic(path, skeleton(place_id))
+    _err().print(f"wrote {path}; fill it in, then `transfer validate {path}`")
+
+
+@app.command()
+def vocabulary():
+    """Print the controlled vocabulary: indicator keys and units, levels, tags, kinds, powers, domains."""
+    from . import vocabulary as V
+    print("# indicators (key: canonical unit; accepted units — meaning)")
+    for k, (unit, units, desc) in V.INDICATORS.items():
+        print(f"{k}: {unit}; {', '.join(units)} — {desc}")
+    for title, items in (("admin levels", V.ADMIN_LEVELS), ("industry tags", V.INDUSTRY_TAGS),
+                         ("asset kinds", V.ASSET_KINDS), ("powers", V.POWERS), ("note domains", V.NOTE_DOMAINS)):
+        print(f"\n# {title}")
+        for k, desc in items.items():
+            print(f"{k} — {desc}")
+    print("\n# factor kinds\n" + ", ".join(V.FACTOR_KINDS))
+    print("\n# transfer objects\n" + ", ".join(V.TRANSFER_OBJECTS))
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

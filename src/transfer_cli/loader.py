@@ -1,0 +1,361 @@
+"""Reading place files, with every problem reported as `file:line: field: message`.
+
+A place is `<id>.yaml`, or a folder `<id>/` holding `place.yaml` plus further YAML files whose
+lists (notes, mechanisms, negative_lessons) and `sources` mapping are appended to it.
+The library is a search path of case directories: user directories first (--cases,
+TRANSFER_CASES), the bundled cases last, so a user's place shadows a bundled one with its id.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from . import vocabulary as V
+from .errors import CaseError, InputError
+from .schema import COND_TAGS, Place
+
+BUNDLED = Path(__file__).parent / "cases"
+ENV_CASES = "TRANSFER_CASES"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+
+
+@dataclass
+class Problem:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass
+class Loaded:
+    place: Place
+    files: list[Path]
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _display(path: Path) -> str:
+    """A path as the user should read it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        if path.resolve().is_relative_to(BUNDLED.resolve()):
+            return "cases/" + str(path.resolve().relative_to(BUNDLED.resolve()))
+        return str(path)
+
+
+def _fmt_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+# ---- YAML with positions ------------------------------------------------------------------
+
+def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, int]]:
+    """Parse one YAML file; return the data and a map from field path to 1-based line."""
+    shown = _display(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        problems.append(Problem(shown, line, "", f"not UTF-8 text (byte {e.start}); save the file as UTF-8"))
+        return None, {}
+    if not text.strip():
+        problems.append(Problem(shown, None, "", "the file is empty; a place file is a mapping (see `transfer new`)"))
+        return None, {}
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            lines: dict[tuple, int] = {}
+            _walk(node, (), lines, shown, problems)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        msg = " ".join(x for x in (e.context, e.problem) if x)
+        problems.append(Problem(shown, mark.line + 1 if mark else None, "", f"YAML syntax error: {msg}"))
+        return None, {}
+    except yaml.YAMLError as e:
+        problems.append(Problem(shown, None, "", f"YAML error: {e}"))
+        return None, {}
+    return data, lines
+
+
+def _walk(node, path: tuple, lines: dict, shown: str, problems: list[Problem]) -> None:
+    if node is None:
+        return
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for k, v in node.value:
+            key = k.value
+            if key in seen:
+                problems.append(Problem(shown, k.start_mark.line + 1, _fmt_path(path + (key,)),
+                                        f"duplicate key (first on line {seen[key]})"))
+            seen[key] = k.start_mark.line + 1
+            lines[path + (key,)] = k.start_mark.line + 1
+            _walk(v, path + (key,), lines, shown, problems)
+            lines[path + (key,)] = k.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _walk(v, path + (i,), lines, shown, problems)
+
+
+def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+# ---- one place ------------------------------------------------------------------------------
+
+_MERGE_LISTS = ("notes", "mechanisms", "negative_lessons")
+
+
+def _place_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        main = path / "place.yaml"
+        rest = sorted(p for p in path.glob("*.yaml") if p.name != "place.yaml")
+        return [main, *rest]
+    return [path]
+
+
+def load_place(path: Path, root: Path | None = None) -> Loaded:
+    """Load and fully check one place file (or folder). Raises CaseError listing every problem."""
+    problems: list[Problem] = []
+    files = _place_files(path)
+    data: dict[str, Any] = {}
+    # origin maps a merged field path to (file, line) so that errors point into the right file
+    origin: dict[tuple, tuple[str, int]] = {}
+    for f in files:
+        shown = _display(f)
+        if root is not None and not f.resolve().is_relative_to(root.resolve()):
+            problems.append(Problem(shown, None, "", f"path escapes the cases directory {_display(root)}"))
+            continue
+        if not f.is_file():
+            problems.append(Problem(shown, None, "", "missing: a place folder needs a place.yaml"))
+            continue
+        part, lines = _read_yaml(f, problems)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            kind = "a list" if isinstance(part, list) else type(part).__name__
+            problems.append(Problem(shown, lines.get((), 1), "", f"the file is {kind}; a place file must be a mapping of fields"))
+            continue
+        offsets = {k: len(data.get(k, [])) for k in _MERGE_LISTS}
+        for path_, line in lines.items():
+            if path_ and path_[0] in _MERGE_LISTS and len(path_) > 1 and isinstance(path_[1], int):
+                path_ = (path_[0], path_[1] + offsets[path_[0]]) + path_[2:]
+            origin[path_] = (shown, line)
+        if f is files[0]:
+            data.update(part)
+        else:
+            for k, v in part.items():
+                if k in _MERGE_LISTS and isinstance(v, list):
+                    data.setdefault(k, []).extend(v)
+                elif k == "sources" and isinstance(v, dict):
+                    data.setdefault("sources", {}).update(v)
+                else:
+                    problems.append(Problem(shown, lines.get((k,)), k,
+                                            "only notes, mechanisms, negative_lessons and sources may live outside place.yaml"))
+    if problems:
+        raise CaseError(str(problems[0]), [str(p) for p in problems])
+
+    main_shown = _display(files[0])
+
+    def where(loc: tuple) -> tuple[str, int | None]:
+        p = loc
+        while p:
+            if p in origin:
+                return origin[p]
+            p = p[:-1]
+        return origin.get((), (main_shown, 1))
+
+    try:
+        place = Place.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = tuple(x for x in err["loc"] if x not in COND_TAGS)
+            shown, line = where(loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "required field is missing"
+            elif err["type"] == "extra_forbidden":
+                model_fields = _fields_at(loc)
+                hint = V.nearest(str(loc[-1]), model_fields) if model_fields else None
+                msg = "unknown field" + (f"; did you mean '{hint}'?" if hint else "")
+            problems.append(Problem(shown, line, _fmt_path(loc), msg))
+        raise CaseError(str(problems[0]), [str(p) for p in problems])
+
+    expected = path.stem if path.is_file() else path.name
+    if place.id != expected:
+        shown, line = where(("id",))
+        problems.append(Problem(shown, line, "id", f"id '{place.id}' must match the file name '{expected}'"))
+    warnings: list[Problem] = []
+    _check_references(place, where, problems, warnings)
+    if problems:
+        raise CaseError(str(problems[0]), [str(p) for p in problems])
+    return Loaded(place, files, warnings)
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names of the model at `loc`, for 'did you mean' on unknown fields."""
+    from . import schema as S
+    model: Any = S.Place
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        f = getattr(model, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        ann = f.annotation
+        args = getattr(ann, "__args__", ())
+        model = next((a for a in (ann, *args) if isinstance(a, type) and hasattr(a, "model_fields")), None)
+    return list(getattr(model, "model_fields", {}).keys()) if model else []
+
+
+def _check_references(place: Place, where, problems: list[Problem], warnings: list[Problem]) -> None:
+    def bad(loc: tuple, msg: str) -> None:
+        f, line = where(loc)
+        problems.append(Problem(f, line, _fmt_path(loc), msg))
+
+    def sources(loc: tuple, ids: list[str]) -> None:
+        for i, s in enumerate(ids):
+            if s not in place.sources:
+                hint = V.nearest(s, place.sources)
+                bad(loc + (i,), f"source '{s}' is not in sources" + (f"; did you mean '{hint}'?" if hint else ""))
+
+    note_ids: dict[str, int] = {}
+    for i, n in enumerate(place.notes):
+        if n.id in note_ids:
+            bad(("notes", i, "id"), f"duplicate note id '{n.id}' (also notes[{note_ids[n.id]}])")
+        note_ids.setdefault(n.id, i)
+        sources(("notes", i, "sources"), n.sources)
+
+    def notes(loc: tuple, ids: list[str]) -> None:
+        for i, n in enumerate(ids):
+            if n not in note_ids:
+                hint = V.nearest(n, note_ids)
+                bad(loc + (i,), f"note '{n}' does not exist" + (f"; did you mean '{hint}'?" if hint else ""))
+
+    for key, ind in place.indicators.items():
+        if key not in V.INDICATORS:
+            f, line = where(("indicators", key))
+            hint = V.nearest(key, V.INDICATORS)
+            warnings.append(Problem(f, line, f"indicators.{key}", "unknown indicator key, not usable in conditions"
+                                    + (f"; did you mean '{hint}'?" if hint else "")))
+        elif ind.unit not in V.INDICATORS[key][1]:
+            bad(("indicators", key, "unit"), f"unit '{ind.unit}' not accepted for {key}; use one of "
+                + ", ".join(V.INDICATORS[key][1]))
+        if ind.source not in place.sources:
+            bad(("indicators", key, "source"), f"source '{ind.source}' is not in sources")
+    for group in ("industries", "assets", "challenges", "powers"):
+        for i, item in enumerate(getattr(place, group)):
+            sources((group, i, "sources"), item.sources)
+            notes((group, i, "notes"), item.notes)
+            if not item.sources and not item.notes:
+                bad((group, i), "cite at least one source or note")
+    mech_ids: set[str] = set()
+    for i, m in enumerate(place.mechanisms):
+        if m.id in mech_ids:
+            bad(("mechanisms", i, "id"), f"duplicate mechanism id '{m.id}'")
+        mech_ids.add(m.id)
+        notes(("mechanisms", i, "evidence"), m.evidence)
+        for j, r in enumerate(m.rival_explanations):
+            notes(("mechanisms", i, "rival_explanations", j, "notes"), r.notes)
+        fids: set[str] = set()
+        for j, sf in enumerate(m.support_factors):
+            if sf.id in fids:
+                bad(("mechanisms", i, "support_factors", j, "id"), f"duplicate support factor id '{sf.id}'")
+            fids.add(sf.id)
+            notes(("mechanisms", i, "support_factors", j, "notes"), sf.notes)
+            if sf.condition is None and sf.verify is None:
+                bad(("mechanisms", i, "support_factors", j), "a factor without a condition needs `verify` text")
+    for i, lesson in enumerate(place.negative_lessons):
+        notes(("negative_lessons", i, "notes"), lesson.notes)
+
+
+# ---- the library ----------------------------------------------------------------------------
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace(" ", "").replace("_", "-")
+
+
+class Library:
+    """The places visible to this run, found by id or alias."""
+
+    def __init__(self, user_dirs: Iterable[Path] | None = None):
+        dirs = list(user_dirs or [])
+        env = os.environ.get(ENV_CASES)
+        if env:
+            dirs += [Path(p) for p in env.split(os.pathsep) if p]
+        for d in dirs:
+            if not d.is_dir():
+                raise InputError(f"cases directory not found: {d}")
+        self.dirs: list[Path] = [*dirs, BUNDLED]
+        self._paths: dict[str, tuple[Path, Path]] | None = None
+        self._cache: dict[str, Loaded] = {}
+
+    def paths(self) -> dict[str, tuple[Path, Path]]:
+        """id -> (file or folder, its cases dir); the first directory holding an id wins."""
+        if self._paths is None:
+            found: dict[str, tuple[Path, Path]] = {}
+            for d in self.dirs:
+                for p in sorted(d.iterdir()):
+                    if p.name.startswith((".", "_")):
+                        continue
+                    pid = p.stem if p.is_file() and p.suffix in (".yaml", ".yml") else (p.name if p.is_dir() else None)
+                    if pid and pid not in found:
+                        found[pid] = (p, d)
+            self._paths = found
+        return self._paths
+
+    def load(self, place_id: str) -> Loaded:
+        if place_id not in self._cache:
+            path, root = self.paths()[place_id]
+            self._cache[place_id] = load_place(path, root)
+        return self._cache[place_id]
+
+    def resolve(self, name: str) -> Place:
+        """A place by id, alias or name (zh or en, any case)."""
+        return self.load(self.resolve_id(name)).place
+
+    def resolve_id(self, name: str) -> str:
+        paths = self.paths()
+        key = _norm(name)
+        if key in paths:
+            return key
+        names: dict[str, str] = {}
+        for pid in paths:
+            try:
+                place = self.load(pid).place
+            except CaseError:
+                continue  # a broken file cannot answer to an alias; `validate` reports it
+            for n in (place.names.zh, place.names.en, *place.aliases):
+                if n:
+                    names.setdefault(_norm(n), pid)
+        if key in names:
+            return names[key]
+        hints = difflib.get_close_matches(key, list(paths) + list(names), n=3, cutoff=0.4)
+        hints = list(dict.fromkeys(names.get(h, h) for h in hints))
+        msg = f"unknown place '{name}'"
+        msg += f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else "; see `transfer cases`"
+        raise InputError(msg)

@@ -1,0 +1,29 @@
+"""Markdown: the memo's plain form, for stdout when piped and for `-o memo.md`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .view import build_view
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _cell(value) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+@lru_cache(maxsize=1)
+def environment():
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["cell"] = _cell
+    return env
+
+
+def render_markdown(memo, source, target, view: dict | None = None) -> str:
+    view = view or build_view(memo, source, target)
+    return environment().get_template("memo.md.j2").render(v=view)

@@ -1,0 +1,187 @@
+"""The memo's sections as plain data, built once from the artifacts and the inputs.
+
+Every format (Markdown, terminal, HTML, Word) renders this same view, so every format has
+the same sections in the same order: bottom line first, then context, logic by phase,
+mechanism cards, fit matrix, what not to copy, actions, risks, gaps, evidence, verification,
+run record.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import schema as S
+from ..artifacts import Claim, Memo
+from ..conditions import fmt_number, resolve_field
+from ..i18n import LABELS, admin_level, t
+
+_YEAR = re.compile(r"(1[89]\d\d|20\d\d)")
+SECTION_ORDER = ("bottom_line", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
+                 "risks", "gaps", "appendix", "verification", "run_record")
+
+
+def cite_text(cites: list[str]) -> str:
+    return f"[{'; '.join(cites)}]" if cites else ""
+
+
+def _years(period: str) -> tuple[int, int]:
+    ys = [int(y) for y in _YEAR.findall(period)]
+    if not ys:
+        return (9999, 9999)
+    return (ys[0], ys[-1] if len(ys) > 1 else (ys[0] if "-" not in period and "–" not in period else 2100))
+
+
+def claim(c: Claim) -> dict:
+    return {"text": c.text, "cites": c.cites, "cite_text": cite_text(c.cites)}
+
+
+def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
+    lang = memo.fit.lang
+    L = LABELS[lang]
+    logic, fit, plan = memo.logic, memo.fit, memo.plan
+    fits = {f.mechanism_id: f for f in fit.mechanisms}
+
+    # logic by phase: mechanisms grouped by the period they operated in, with the milestones then
+    phases: dict[str, list] = {}
+    for m in sorted(logic.mechanisms, key=lambda m: (_years(m.phase), m.id)):
+        phases.setdefault(m.phase, []).append(m)
+    phase_view = []
+    for period, mechs in phases.items():
+        lo, hi = _years(period)
+        milestones = [n for n in source.notes if n.domain == "timeline" and lo <= _years(n.period)[0] <= hi]
+        phase_view.append({
+            "period": period,
+            "mechanisms": [{"id": m.id, "name": m.name, "principle": m.principle} for m in mechs],
+            "milestones": [{"id": f"{source.id}/{n.id}", "period": n.period, "text": n.text} for n in milestones[:6]],
+        })
+
+    cards = []
+    for m in logic.mechanisms:
+        f = fits.get(m.id)
+        cards.append({
+            "id": m.id, "name": m.name, "phase": m.phase, "object": m.what_is_transferred, "hazard": m.hazard,
+            "lever": claim(m.lever), "chain": claim(m.chain), "outcome": claim(m.outcome),
+            "figures": [{"text": f"{x.label or ''} {fmt_number(x.value)} {x.unit}" + (f" ({x.year})" if x.year else ""),
+                         "cite": x.cite} for x in m.figures],
+            "principle": m.principle, "form": m.form_not_function,
+            "rivals": [claim(r) for r in m.rival_explanations],
+            "mode": f.mode if f else None,
+            "mode_label": (L[f.mode] + (L["conditional"] if f.conditional else "")) if f else L["unknown"],
+            "score": f.score if f else None,
+            "rationale": claim(f.rationale) if f else None,
+            "factors": [{
+                "name": x.name, "necessity": L[x.necessity], "status": x.status, "status_label": L[x.status],
+                "analog": x.analog.name if x.analog else None, "analog_cite": x.analog.cite if x.analog else None,
+                "readings": [f"{r.test} → {r.found if r.found is not None else L['unknown']}" for r in x.readings],
+                "rationale": claim(x.rationale),
+            } for x in (f.factors if f else [])],
+        })
+
+    matrix = [{"id": f.mechanism_id, "name": f.name, "mode": f.mode,
+               "mode_label": L[f.mode] + (L["conditional"] if f.conditional else ""), "score": f.score,
+               "necessary": _count(f, "necessary"), "helpful": _count(f, "helpful")} for f in fit.mechanisms]
+
+    actions = [{
+        "id": a.id, "mechanism": a.mechanism_id, "title": a.title, "lead": a.lead,
+        "approval": a.approval, "horizon": a.horizon, "first_step": a.first_step,
+        "kpis": [f"{k.label}: {k.baseline}" + (f" [{k.baseline_cite}]" if k.baseline_cite else "") for k in a.kpis],
+        "builds": a.builds_factors, "risks": a.risks, "cites": a.cites, "cite_text": cite_text(a.cites),
+    } for a in plan.actions]
+
+    risks = [dict(claim(r), mechanism=f.mechanism_id) for f in fit.mechanisms for r in f.risks]
+    gaps = [dict(claim(v), mechanism=f.mechanism_id) for f in fit.mechanisms for v in f.verification]
+
+    appendix, source_ids = _appendix(memo, {source.id: source, target.id: target})
+    sources = [{"place": pid, "id": sid, **place.sources[sid].model_dump()}
+               for pid, place in ((source.id, source), (target.id, target))
+               for sid in sorted(source_ids.get(pid, set())) if sid in place.sources]
+
+    run = memo.run
+    return {
+        "lang": lang, "L": L,
+        "title": t(lang, "title", source=source.name(lang), target=target.name(lang)),
+        "scope": t(lang, "scope_text", source=source.name(lang), target=target.name(lang),
+                   source_level=admin_level(lang, source.admin_level),
+                   target_level=admin_level(lang, target.admin_level), engine=run.engine),
+        "overall_score": fit.overall_score,
+        "bottom_line": [claim(c) for c in fit.bottom_line],
+        "context": [r.model_dump() for r in fit.context],
+        "source_name": source.name(lang), "target_name": target.name(lang),
+        "scale": [claim(c) for c in fit.scale_differences],
+        "phases": phase_view, "cards": cards, "matrix": matrix,
+        "not_to_copy": [claim(c) for c in fit.not_to_copy],
+        "actions": actions, "risks": risks, "gaps": gaps,
+        "appendix": appendix, "sources": sources,
+        "verification": run.verification,
+        "run": run.model_dump(),
+    }
+
+
+def _count(f, necessity: str) -> dict[str, int]:
+    out = {"present": 0, "partial": 0, "absent": 0, "unknown": 0, "analog": 0}
+    for x in f.factors:
+        if x.necessity == necessity:
+            out["analog" if x.analog and x.status in ("absent", "partial") else x.status] += 1
+    return out
+
+
+def all_cites(memo: Memo) -> list[str]:
+    """Every citation string in the memo's artifacts, in first-seen order."""
+    seen: dict[str, None] = {}
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k in ("cites", "evidence") and isinstance(v, list):
+                    seen.update((c, None) for c in v if isinstance(c, str))
+                elif k in ("cite", "baseline_cite", "source_cite", "target_cite") and isinstance(v, str):
+                    seen[v] = None
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(memo.model_dump(exclude={"run"}))
+    return list(seen)
+
+
+def _appendix(memo: Memo, places: dict[str, S.Place]) -> tuple[list[dict], dict[str, set]]:
+    notes, fields = [], []
+    sources: dict[str, set] = {}
+    for c in all_cites(memo):
+        if "/" in c:
+            pid, nid = c.split("/", 1)
+            place = places.get(pid)
+            note = place.note(nid) if place else None
+            if note:
+                notes.append({"cite": c, "kind": "note", "period": note.period, "text": note.text,
+                              "sources": note.sources, "confidence": note.confidence, "conflict": note.conflict})
+                sources.setdefault(pid, set()).update(note.sources)
+        elif ":" in c:
+            pid, path = c.split(":", 1)
+            place = places.get(pid)
+            value = resolve_field(place, path) if place else None
+            if value is not None:
+                shown, srcs = _field_text(value, place.language)
+                fields.append({"cite": c, "kind": "field", "period": "", "text": shown, "sources": srcs,
+                               "confidence": None, "conflict": getattr(value, "conflict", None)})
+                sources.setdefault(pid, set()).update(srcs)
+    notes.sort(key=lambda n: n["cite"])
+    fields.sort(key=lambda n: n["cite"])
+    return notes + fields, sources
+
+
+def _field_text(value, lang: str) -> tuple[str, list[str]]:
+    if isinstance(value, S.Indicator):
+        return f"{fmt_number(value.value)} {value.unit} ({value.year})", [value.source]
+    if isinstance(value, (S.Industry, S.Asset)):
+        label = S.text(value.name, lang) + (f" ({value.weight})" if isinstance(value, S.Industry) else "")
+        return label, list(value.sources)
+    if isinstance(value, S.Power):
+        return f"{value.power}: {value.holds}", list(value.sources)
+    if isinstance(value, (S.Names, S.Bilingual)):
+        return " / ".join(x for x in (value.zh, value.en) if x), []
+    if isinstance(value, str):
+        return value, []
+    return str(value), []
