@@ -192,8 +192,14 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
     try:
         place = Place.model_validate(data)
     except ValidationError as e:
-        for err in e.errors():
-            loc = tuple(x for x in err["loc"] if x not in COND_TAGS)
+        errors = e.errors()
+        # A text field is `str | {zh, en}`: pydantic reports a failure per union member. When the
+        # mapping member has something specific to say, the generic "not a string" is noise.
+        specific = [_clean_loc(x["loc"]) for x in errors if "str" not in x["loc"]]
+        for err in errors:
+            loc = _clean_loc(err["loc"])
+            if "str" in err["loc"] and any(o[:len(loc)] == loc for o in specific):
+                continue
             shown, line = where(loc)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
@@ -214,6 +220,16 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
     if problems:
         raise CaseError(str(problems[0]), [str(p) for p in problems])
     return Loaded(place, files, warnings)
+
+
+def _is_member(part) -> bool:
+    """A union-member label pydantic puts in an error location, not a field name."""
+    return isinstance(part, str) and (part in COND_TAGS or part in ("str", "int", "float")
+                                      or part.startswith("function-after[") or part == "Bilingual")
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    return tuple(x for x in loc if not _is_member(x))
 
 
 def _fields_at(loc: tuple) -> list[str]:

@@ -166,7 +166,7 @@ TRANSFER_OBJECTS = ("institution", "instrument", "programme", "idea", "resource"
 
 def nearest(value: str, known) -> str | None:
     """The closest known value, for 'did you mean' messages."""
-    hits = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+    hits = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
     return hits[0] if hits else None
 
 

@@ -1,0 +1,102 @@
+"""The condition language: four-valued logic over a place profile, never eval."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+from pydantic import TypeAdapter
+
+from transfer_cli import schema as S
+from transfer_cli.conditions import evaluate, resolve_field
+
+COND = TypeAdapter(S.Condition)
+
+
+def place(**kw) -> S.Place:
+    base = dict(id="p", names={"zh": "某地"}, admin_level="municipal_district", country="CN",
+                sources={"s": {"title": "t"}})
+    base.update(kw)
+    return S.Place.model_validate(base)
+
+
+def ev(cond: dict, p: S.Place) -> str:
+    return evaluate(COND.validate_python(cond), p).status
+
+
+def test_indicator_comparison_partial_and_unit_conversion():
+    p = place(indicators={"population_resident": {"value": 902000, "unit": "persons", "year": 2020, "source": "s"}})
+    assert ev({"indicator": "population_resident", "op": ">=", "value": 90}, p) == "present"  # 90.2万
+    assert ev({"indicator": "population_resident", "op": ">=", "value": 100, "partial": 50}, p) == "partial"
+    assert ev({"indicator": "population_resident", "op": ">=", "value": 100}, p) == "absent"
+
+
+def test_missing_data_is_unknown_never_absent():
+    p = place()
+    e = evaluate(COND.validate_python({"indicator": "area", "op": ">=", "value": 1}), p)
+    assert e.status == "unknown" and e.missing == ["indicators.area"]
+    assert ev({"power": "land_supply"}, p) == "unknown"
+    assert ev({"industry": "ceramics"}, p) == "unknown"  # no industries listed at all
+
+
+def test_industry_weights_assets_admin_and_powers():
+    p = place(industries=[{"tag": "ceramics", "name": "瓷", "weight": "emerging", "sources": ["s"]}],
+              assets=[{"id": "z", "kind": "development_zone", "name": "区", "sources": ["s"]}],
+              powers=[{"power": "land_supply", "holds": "partial", "sources": ["s"]}])
+    assert ev({"industry": "ceramics", "min_weight": "major"}, p) == "partial"
+    assert ev({"industry": "ceramics"}, p) == "present"
+    assert ev({"industry": "fireworks"}, p) == "absent"
+    assert ev({"asset": "development_zone"}, p) == "present"
+    assert ev({"asset": "airport"}, p) == "absent"
+    assert ev({"admin_level_in": ["county", "county_level_city"]}, p) == "absent"
+    assert ev({"power": "land_supply", "min": "full"}, p) == "partial"
+    assert ev({"power": "land_supply", "min": "partial"}, p) == "present"
+    assert resolve_field(p, "assets.z").name == "区"
+    assert resolve_field(p, "industries.ceramics").weight == "emerging"
+    assert resolve_field(p, "indicators.gdp") is None and resolve_field(p, "nonsense.x") is None
+
+
+STATUS = ["present", "partial", "absent", "unknown"]
+LEAF = {"present": {"admin_level_in": ["municipal_district"]}, "absent": {"admin_level_in": ["county"]},
+        "partial": {"indicator": "area", "op": ">=", "value": 100, "partial": 10},
+        "unknown": {"indicator": "gdp", "op": ">=", "value": 1}}
+P = place(indicators={"area": {"value": 50, "unit": "km²", "year": 2020, "source": "s"}})
+RANK = {"absent": 0, "partial": 1, "present": 2}
+
+
+def kleene_all(xs):
+    if "absent" in xs:
+        return "absent"
+    if "unknown" in xs:
+        return "unknown"
+    return min(xs, key=RANK.get)
+
+
+def kleene_any(xs):
+    if "present" in xs:
+        return "present"
+    if "unknown" in xs:
+        return "unknown"
+    return max(xs, key=RANK.get)
+
+
+@given(st.lists(st.sampled_from(STATUS), min_size=1, max_size=5))
+def test_all_any_follow_kleene_logic(statuses):
+    leaves = [LEAF[s] for s in statuses]
+    assert [ev(x, P) for x in leaves] == statuses
+    assert ev({"all": leaves}, P) == kleene_all(statuses)
+    assert ev({"any": leaves}, P) == kleene_any(statuses)
+
+
+@given(st.sampled_from(STATUS))
+def test_not_flips_present_and_absent_only(s):
+    flipped = {"present": "absent", "absent": "present", "partial": "partial", "unknown": "unknown"}[s]
+    assert ev({"not": LEAF[s]}, P) == flipped
+    assert ev({"not": {"not": LEAF[s]}}, P) == s
+
+
+def test_conditions_are_data_not_code():
+    import pytest
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError):
+        COND.validate_python({"indicator": "__import__('os').system('true')", "op": ">=", "value": 1})
+    with pytest.raises(ValidationError):
+        COND.validate_python({"indicator": "area", "op": "=~", "value": 1})

@@ -1,0 +1,110 @@
+"""Place files: every malformed file gets one exact line naming file, line and field, exit 2."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import DATA, SYNTHETIC, run_cli
+
+MALFORMED = DATA / "malformed"
+
+# file -> (line or None, field path or "", a fragment of the message)
+EXPECTED = {
+    "yaml-syntax.yaml": (3, "", "YAML syntax error"),
+    "wrong-type.yaml": (6, "indicators.area.value", "valid number"),
+    "missing-required.yaml": (1, "admin_level", "required field is missing"),
+    "duplicate-note-id.yaml": (7, "notes[1].id", "duplicate note id 'N-1'"),
+    "duplicate-key.yaml": (5, "country", "duplicate key (first on line 4)"),
+    "dangling-source.yaml": (10, "notes[0].sources[1]", "source 's9' is not in sources"),
+    "dangling-note.yaml": (16, "mechanisms[0].evidence[1]", "note 'N-7' does not exist; did you mean 'N-1'?"),
+    "unknown-industry.yaml": (6, "industries[0].tag", "unknown industry tag 'porcelain'"),
+    "unknown-condition-key.yaml": (25, "mechanisms[0].support_factors[0].condition.any[1].indicator",
+                                   "unknown indicator key 'population_densty'; did you mean 'population_density'?"),
+    "non-utf8.yaml": (5, "", "not UTF-8"),
+    "empty.yaml": (None, "", "the file is empty"),
+    "list-not-mapping.yaml": (1, "", "the file is a list; a place file must be a mapping"),
+    "unknown-field.yaml": (5, "industrys", "unknown field; did you mean 'industries'?"),
+    "bad-unit.yaml": (6, "indicators.gdp.unit", "unit 'billion USD' not accepted for gdp"),
+    "id-mismatch.yaml": (1, "id", "must match the file name 'id-mismatch'"),
+    "no-operator.yaml": (22, "mechanisms[0].support_factors[0].condition", "a condition needs one of"),
+    "unknown-admin-level.yaml": (3, "admin_level", "did you mean 'county_level_city'?"),
+    "factor-without-check.yaml": (18, "mechanisms[0].support_factors[0]", "needs `verify` text"),
+    "note-without-source.yaml": (6, "notes[0].sources", "at least 1 item"),
+}
+
+
+def test_corpus_is_complete():
+    assert sorted(p.name for p in MALFORMED.glob("*.yaml")) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_malformed_file_gets_exact_error(name, tmp_path):
+    shutil.copy(MALFORMED / name, tmp_path / name)
+    r = run_cli("validate", name, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    line, field, fragment = EXPECTED[name]
+    first = r.stderr.splitlines()[0]
+    where = f"error: {name}:{line}: " if line else f"error: {name}: "
+    assert first.startswith(where), first
+    if field:
+        assert first.startswith(f"{where}{field}: "), first
+    assert fragment in first, first
+
+
+def test_debug_shows_a_traceback(tmp_path):
+    shutil.copy(SYNTHETIC / "alpha.yaml", tmp_path / "alpha.yaml")
+    shutil.copy(MALFORMED / "dangling-note.yaml", tmp_path / "gamma.yaml")
+    (tmp_path / "gamma.yaml").write_text((tmp_path / "gamma.yaml").read_text().replace("dangling-note", "gamma"))
+    r = run_cli("--debug", "analyze", "alpha", "gamma", "--cases", tmp_path)
+    assert r.returncode != 0 and "Traceback" in r.stderr
+    r = run_cli("analyze", "alpha", "gamma", "--cases", tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "gamma.yaml:16: mechanisms[0].evidence[1]" in r.stderr
+
+
+def test_symlink_escaping_the_cases_dir_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(SYNTHETIC / "beta.yaml", outside / "beta.yaml")
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "beta.yaml").symlink_to(outside / "beta.yaml")
+    r = run_cli("validate", "--cases", cases, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "path escapes the cases directory" in r.stderr
+
+
+def test_folder_place_reports_the_right_file(tmp_path):
+    place = tmp_path / "alpha"
+    place.mkdir()
+    text = (SYNTHETIC / "alpha.yaml").read_text(encoding="utf-8")
+    (place / "place.yaml").write_text(text, encoding="utf-8")
+    (place / "more.yaml").write_text(
+        "notes:\n  - {id: A-09, period: '2020', domain: economy, text: x, sources: [nope]}\n", encoding="utf-8")
+    r = run_cli("validate", place, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "alpha/more.yaml:2: notes[3].sources[0]: source 'nope' is not in sources" in r.stderr
+
+
+def test_new_writes_a_skeleton_that_validates_and_refuses_to_overwrite(tmp_path):
+    r = run_cli("new", "qingyang", "--dir", tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "qingyang.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Place profile") and "id: qingyang" in text
+    assert run_cli("validate", tmp_path / "qingyang.yaml").returncode == 0
+    again = run_cli("new", "qingyang", "--dir", tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr
+    assert run_cli("new", "Bad Id", "--dir", tmp_path).returncode == 2
+
+
+def test_unknown_indicator_key_is_a_warning_naming_the_nearest(tmp_path):
+    text = (SYNTHETIC / "beta.yaml").read_text(encoding="utf-8").replace("cluster_output:", "cluster_outptu:")
+    (tmp_path / "beta.yaml").write_text(text, encoding="utf-8")
+    r = run_cli("validate", tmp_path / "beta.yaml")
+    assert r.returncode == 0
+    assert "indicators.cluster_outptu: unknown indicator key" in r.stderr
+    assert "did you mean 'cluster_output'?" in r.stderr
