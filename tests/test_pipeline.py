@@ -1,0 +1,130 @@
+"""The three stages on the offline engine: verdict rules on synthetic places, files, determinism."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import SYNTHETIC, run_cli
+
+
+def memo_json(source, target, tmp_path, *extra) -> dict:
+    out = tmp_path / f"{source}-{target}.json"
+    r = run_cli("analyze", source, target, "--cases", SYNTHETIC, "-o", out, *extra, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def verdicts(memo: dict) -> dict[str, tuple[str, bool]]:
+    return {m["mechanism_id"]: (m["mode"], m["conditional"]) for m in memo["fit"]["mechanisms"]}
+
+
+def test_verdict_rules_on_a_matching_county(tmp_path):
+    memo = memo_json("alpha", "beta", tmp_path)
+    v = verdicts(memo)
+    # every necessary factor present, an institution: copy
+    assert v["M1"] == ("copy", False)
+    # hazardous production is fine where land away from homes exists: not "avoid"
+    assert v["M2"][0] in ("copy", "adapt")
+    # the land power is listed as full in beta: decided, not conditional
+    assert v["M3"] == ("copy", False)
+
+
+def test_verdict_rules_on_a_dense_core_district(tmp_path):
+    memo = memo_json("alpha", "gamma", tmp_path)
+    v = verdicts(memo)
+    # a necessary factor absent with no analog (county powers): principle only
+    assert v["M1"] == ("inspire", False)
+    # hazardous production whose land factor is absent: never transferred
+    assert v["M2"] == ("avoid", False)
+    # the land power is not in the profile: unknown caps the verdict and asks for verification
+    assert v["M3"] == ("adapt", True)
+    m3 = next(m for m in memo["fit"]["mechanisms"] if m["mechanism_id"] == "M3")
+    assert m3["verification"] and "gamma:powers.land_supply" in m3["verification"][0]["text"]
+    f1 = next(f for f in next(m for m in memo["fit"]["mechanisms"] if m["mechanism_id"] == "M1")["factors"]
+              if f["factor_id"] == "F1")
+    # the analog is the target's own retail pillar, cited as a profile field
+    assert f1["status"] == "absent" and f1["analog"]["cite"] == "gamma:industries.retail"
+
+
+def test_no_action_for_a_mechanism_judged_not_transferable(tmp_path):
+    memo = memo_json("alpha", "gamma", tmp_path)
+    assert all(a["mechanism_id"] != "M2" for a in memo["plan"]["actions"])
+    assert any("M2" in c["text"] or "危险" in c["text"] for c in memo["fit"]["not_to_copy"])
+    for a in memo["plan"]["actions"]:
+        assert a["lead"] and a["horizon"] and a["first_step"] and a["kpis"]
+
+
+def test_municipal_powers_are_flagged_for_approval(tmp_path):
+    memo = memo_json("alpha", "gamma", tmp_path)
+    land = [a for a in memo["plan"]["actions"] if a["mechanism_id"] == "M3"]
+    assert land and all("大城市" in (a["approval"] or "") for a in land)
+    county = memo_json("alpha", "beta", tmp_path)
+    assert all(a["approval"] is None for a in county["plan"]["actions"])
+
+
+def test_kpi_baselines_come_from_the_target_profile(tmp_path):
+    memo = memo_json("alpha", "beta", tmp_path)
+    kpis = [k for a in memo["plan"]["actions"] for k in a["kpis"] if k["indicator"] == "cluster_output"]
+    assert kpis and kpis[0]["baseline"] == "120 亿元 (2022)"
+    assert kpis[0]["baseline_cite"] == "beta:indicators.cluster_output"
+    gamma = memo_json("alpha", "gamma", tmp_path)
+    missing = [k for a in gamma["plan"]["actions"] for k in a["kpis"] if k["indicator"] == "cluster_output"]
+    assert missing and missing[0]["baseline_cite"] is None and "gamma:indicators.cluster_output" in missing[0]["baseline"]
+
+
+def test_memo_is_byte_identical_across_runs_and_time_is_pinnable(tmp_path):
+    a = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, cwd=tmp_path)
+    b = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, cwd=tmp_path)
+    assert a.returncode == 0 and a.stdout == b.stdout
+    c = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, env={"SOURCE_DATE_EPOCH": "0"}, cwd=tmp_path)
+    assert "1970-01-01T00:00:00Z" in c.stdout and c.stdout != a.stdout
+
+
+def test_md_and_json_outputs_and_english(tmp_path):
+    r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "-o", "memo.md", "--lang", "en", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ""
+    md = (tmp_path / "memo.md").read_text(encoding="utf-8")
+    assert md.startswith("# Transferability memo: what can Gamma District learn from Alpha?")
+    for heading in ("Bottom line", "Context side by side", "Mechanism cards", "Fit matrix",
+                    "What not to copy, and why", "Action table", "Evidence gaps", "Run record"):
+        assert f"## " in md and heading in md
+    memo = memo_json("alpha", "gamma", tmp_path, "--format", "json")
+    assert set(memo) == {"kind", "logic", "fit", "plan", "run"}
+    assert memo["run"]["engine"] == "offline" and memo["run"]["inputs"][0]["files"]
+
+
+def test_extract_then_edited_logic_feeds_analyze(tmp_path):
+    r = run_cli("extract", "alpha", "--cases", SYNTHETIC, "-o", "logic.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    logic = json.loads((tmp_path / "logic.json").read_text(encoding="utf-8"))
+    # the analyst decides the cluster's approval-power factor is only helpful
+    m1 = next(m for m in logic["mechanisms"] if m["id"] == "M1")
+    next(f for f in m1["support_factors"] if f["id"] == "F2")["necessity"] = "helpful"
+    (tmp_path / "logic.json").write_text(json.dumps(logic, ensure_ascii=False), encoding="utf-8")
+    memo = memo_json("alpha", "gamma", tmp_path, "--logic", tmp_path / "logic.json")
+    assert verdicts(memo)["M1"][0] == "adapt"  # now rests on the retail analog
+    assert memo["run"]["logic_file"].endswith("logic.json")
+
+
+def test_bad_logic_file_is_a_one_line_error(tmp_path):
+    (tmp_path / "logic.json").write_text('{"kind": "case_logic", "source": "alpha", "lang": "zh", "mechanisms": [{}]}')
+    r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--logic", "logic.json", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1].startswith("error: logic.json: mechanisms.0.")
+    (tmp_path / "bad.json").write_text("{not json")
+    r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--logic", "bad.json", cwd=tmp_path)
+    assert r.returncode == 2 and "bad.json:1: not valid JSON" in r.stderr
+
+
+def test_output_is_not_half_written_on_failure(tmp_path):
+    (tmp_path / "memo.md").write_text("previous memo")
+    r = run_cli("analyze", "alpha", "nowhere", "--cases", SYNTHETIC, "-o", "memo.md", cwd=tmp_path)
+    assert r.returncode == 2
+    assert (tmp_path / "memo.md").read_text() == "previous memo"
+    assert [p.name for p in tmp_path.iterdir()] == ["memo.md"]
+
+
+def test_a_source_without_mechanisms_is_a_clear_error_offline(tmp_path):
+    r = run_cli("analyze", "gamma", "beta", "--cases", SYNTHETIC, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "needs authored mechanisms" in r.stderr and "--engine llm" in r.stderr
