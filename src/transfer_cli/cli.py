@@ -280,6 +280,92 @@ def vocabulary():
     print("\n# transfer objects\n" + ", ".join(V.TRANSFER_OBJECTS))
 
 
+# ---- batch / compare ------------------------------------------------------------------------------
+
+@app.command()
+@fails_cleanly
+def batch(
+    source: Annotated[Optional[str], typer.Argument(help="Source place (omit with --plan).")] = None,
+    targets: Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Directory for the memos and the comparison.")] = None,
+    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")] = False,
+    plan: Annotated[Optional[Path], typer.Option("--plan", help="CSV (header source,target) or YAML list of {source, target}.")] = None,
+    fmts: Annotated[Optional[List[str]], typer.Option("--format", help="Memo format per pair, repeatable: md, json, html, docx (default md).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Pairs run concurrently.")] = 4,
+    rpm: Annotated[Optional[float], typer.Option("--rpm", min=0, help="Requests per minute limit (default: the provider's in the config file).")] = None,
+    tpm: Annotated[Optional[float], typer.Option("--tpm", min=0, help="Tokens per minute limit (default: the provider's in the config file).")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop before the batch's cost would exceed this.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo every pair, even complete and unchanged ones.")] = False,
+    lang: LangOpt = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
+    cases: CasesOpt = None,
+):
+    """Memos for many pairs, resumable, then index.md, summary.csv and a heatmap comparing the targets."""
+    from .batch import plan_from_args, read_plan, run_batch
+    from .batch_ui import RichReporter, summary_lines
+    from .errors import InputError
+    from .render import format_for
+    if output is None:
+        raise InputError("give an output directory: -o DIR")
+    lib = library(cases)
+    if plan is not None:
+        if source or targets or all_targets:
+            raise InputError("--plan names the pairs; give no SOURCE, TARGET or --all-targets with it")
+        pairs = read_plan(plan, lib)
+    elif source is None:
+        raise InputError("give a SOURCE (and targets or --all-targets), or --plan FILE")
+    else:
+        pairs = plan_from_args(lib, source, targets or [], all_targets)
+    formats = list(dict.fromkeys(format_for(None, f) for f in (fmts or ["md"])))
+    if lang is not None and lang not in ("zh", "en"):
+        raise InputError(f"--lang must be zh or en, not '{lang}'")
+    limits = _rate_limits(rpm, tpm)
+    make = functools.partial(make_engine, engine)
+    result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
+                       rpm=limits[0], tpm=limits[1], max_cost=max_cost, force=force, reporter=RichReporter())
+    for line in summary_lines(result, output):
+        print(line, file=sys.stderr)
+    if result.interrupted and not result.budget_stopped:
+        raise typer.Exit(130)
+    if result.failed or result.budget_stopped:
+        raise typer.Exit(1)
+
+
+def _rate_limits(rpm: Optional[float], tpm: Optional[float]) -> tuple[Optional[float], Optional[float]]:
+    """Flags first, else the provider's limits from the config file (when that module exists)."""
+    if rpm is not None and tpm is not None:
+        return rpm, tpm
+    try:
+        from . import config
+    except ImportError:
+        return rpm, tpm
+    limits = getattr(config, "rate_limits", None)
+    found = limits() if callable(limits) else {}
+    return (rpm if rpm is not None else found.get("rpm"), tpm if tpm is not None else found.get("tpm"))
+
+
+@app.command()
+@fails_cleanly
+def compare(
+    source: Annotated[str, typer.Argument(help="Source place.")],
+    targets: Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")] = None,
+    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")] = False,
+    lang: LangOpt = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
+    cases: CasesOpt = None,
+):
+    """Print the mechanisms × targets matrix of transfer modes and scores; writes no memos."""
+    from .batch import plan_from_args
+    from .batch_ui import print_matrix
+    from .compare import compare_fits
+    lib = library(cases)
+    pairs = plan_from_args(lib, source, targets or [], all_targets)
+    src = lib.load(pairs[0].source).place
+    lang = _lang(lang, src)
+    matrix = compare_fits(lib, src.id, [p.target for p in pairs], make_engine(engine), lang)
+    print_matrix(matrix, lang)
+
+
 def main():
     app()
 

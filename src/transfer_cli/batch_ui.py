@@ -1,0 +1,87 @@
+"""The batch's terminal side: a rich progress bar on stderr and the comparison as a table.
+
+Kept apart from batch.py so that the runner works as a library without rich.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .batch import BatchResult, PairResult, Reporter
+
+
+def _money(cost: float) -> str:
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+class RichReporter(Reporter):
+    """Overall bar with ETA, pairs done/failed/skipped, tokens and cost; silent unless stderr is a TTY."""
+
+    def __init__(self, force: bool | None = None):
+        self.enabled = sys.stderr.isatty() if force is None else force
+        self._progress = None
+        self._task = None
+
+    def start(self, total: int, skipped: int) -> None:
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        self._progress = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                  TextColumn("{task.fields[status]}"), console=Console(stderr=True), transient=False)
+        self._task = self._progress.add_task("batch", total=total, status="")
+        self._progress.start()
+
+    def pair_done(self, result: PairResult, totals: BatchResult) -> None:
+        if self._progress is None:
+            return
+        status = (f"done {totals.count('done')} · failed {totals.count('failed')} · "
+                  f"skipped {totals.count('skipped')} · tokens {totals.tokens:,} · {_money(totals.cost)}")
+        self._progress.update(self._task, advance=1, status=status)
+
+    def note(self, message: str) -> None:
+        # called from the SIGINT handler too: a plain write, no locks taken
+        print(message, file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def summary_lines(result: BatchResult, out) -> list[str]:
+    """The closing summary on stderr; tests and scripts read it, so it is printed even when quiet."""
+    lines = [f"batch: {len(result.results)} pairs: {result.count('done')} done, {result.count('skipped')} skipped, "
+             f"{result.count('failed')} failed, {result.count('not_run')} not run; "
+             f"{result.requests} requests, {result.tokens:,} tokens, cost {_money(result.cost)}; "
+             f"{result.seconds:.1f}s"]
+    for r in result.failed:
+        lines.append(f"failed: {r.pair.source} → {r.pair.target}: {r.error}")
+    if result.budget_stopped:
+        lines.append("stopped: --max-cost would be exceeded by the next pair; re-run with a higher budget to finish")
+    elif result.interrupted:
+        lines.append("interrupted: re-run the same command to finish the batch")
+    if result.written:
+        lines.append(f"wrote {out / 'index.md'}")
+    return lines
+
+
+def print_matrix(matrix, lang: str) -> None:
+    """Mechanisms × targets as a coloured rich table on stdout (plain when piped)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .compare import cell_text
+    style = {"copy": "green", "adapt": "yellow", "inspire": "cyan", "avoid": "red"}
+    table = Table(title=f"{matrix.source}: mechanisms × targets (* conditional)")
+    table.add_column("mechanism")
+    for tid, name, overall in matrix.targets:
+        table.add_column(f"{tid}\n{overall}", justify="center")
+    for mid, name in matrix.mechanisms:
+        cells = []
+        for tid, _n, _o in matrix.targets:
+            c = matrix.cells.get((mid, tid))
+            cells.append(f"[{style[c['mode']]}]{cell_text(c, lang)}[/]" if c else "–")
+        table.add_row(escape(f"{mid} {name}"), *cells)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

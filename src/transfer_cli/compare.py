@@ -1,0 +1,215 @@
+"""The cross-target comparison: which targets suit which mechanisms.
+
+Built from the small fit summaries the batch keeps per pair (mechanism id, name, mode,
+conditional, score; overall score), so a resumed batch needs no memo re-read. Writes
+index.md, summary.csv and a heatmap (PNG and SVG) into the batch directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from .files import write_atomic
+
+MODE_ABBR = {"copy": "C", "adapt": "A", "inspire": "I", "avoid": "X"}
+_L = {
+    "en": {"title": "Batch comparison", "ranked": "Targets ranked by overall transferability",
+           "rank": "rank", "target": "target", "overall": "overall", "memo": "memo", "matrix": "Mechanisms × targets",
+           "mechanism": "mechanism", "legend": "Cells: transfer mode and score (0–100); * = conditional on a "
+           "factor the target profile cannot decide (see the memo's verification steps).",
+           "failures": "Failures", "error": "error", "not_run": "Not run", "reason": "reason",
+           "source": "source", "none": "No pair has a result yet."},
+    "zh": {"title": "批量比较", "ranked": "按总体可迁移度排序的目标地", "rank": "名次", "target": "目标地",
+           "overall": "总分", "memo": "备忘录", "matrix": "机制 × 目标地", "mechanism": "机制",
+           "legend": "单元格：迁移方式与得分（0–100）；* 表示取决于目标地资料无法判定的因素（见备忘录中的核实步骤）。",
+           "failures": "失败", "error": "错误", "not_run": "未运行", "reason": "原因", "source": "源地",
+           "none": "尚无任何结果。"},
+}
+_MODE_NAME = {"en": {"copy": "copy", "adapt": "adapt", "inspire": "inspire", "avoid": "avoid"},
+              "zh": {"copy": "照搬", "adapt": "调整", "inspire": "借鉴理念", "avoid": "不迁移"}}
+CSV_HEADER = ["source", "target", "mechanism_id", "mechanism", "mode", "conditional", "score", "overall"]
+# wide batches (hundreds of targets) put targets on the rows so the table stays readable
+_WIDE = 12
+
+
+@dataclass
+class Matrix:
+    source: str
+    mechanisms: list[tuple[str, str]]  # (id, name), in the logic's order
+    targets: list[tuple[str, str, int]]  # (id, name, overall), best first
+    cells: dict[tuple[str, str], dict]  # (mechanism id, target id) -> {mode, conditional, score}
+
+
+def matrices(results) -> list[Matrix]:
+    """One matrix per source, from PairResults (or anything with .pair and .fit)."""
+    out: dict[str, Matrix] = {}
+    for r in results:
+        if not r.fit:
+            continue
+        m = out.setdefault(r.pair.source, Matrix(r.pair.source, [], [], {}))
+        known = {mid for mid, _ in m.mechanisms}
+        for mech in r.fit["mechanisms"]:
+            if mech["id"] not in known:
+                m.mechanisms.append((mech["id"], mech["name"]))
+                known.add(mech["id"])
+            m.cells[(mech["id"], r.pair.target)] = mech
+        m.targets.append((r.pair.target, r.fit.get("target_name") or r.pair.target, r.fit["overall"]))
+    for m in out.values():
+        m.targets.sort(key=lambda t: (-t[2], t[0]))
+    return list(out.values())
+
+
+def cell_text(cell: dict | None, lang: str = "en", short: bool = False) -> str:
+    if cell is None:
+        return "–"
+    mode = MODE_ABBR[cell["mode"]] if short else _MODE_NAME.get(lang, _MODE_NAME["en"])[cell["mode"]]
+    return f"{mode}{'*' if cell['conditional'] else ''} {cell['score']}"
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, str]) -> str:
+    L = _L.get(lang, _L["en"])
+    lines = [f"# {L['title']}", ""]
+    mats = matrices(results)
+    if not mats:
+        lines += [L["none"], ""]
+    by_pair = {(r.pair.source, r.pair.target): r for r in results}
+    for m in mats:
+        if len(mats) > 1:
+            lines += [f"## {L['source']}: {m.source}", ""]
+        lines += [f"### {L['ranked']} ({m.source})", "",
+                  f"| {L['rank']} | {L['target']} | {L['overall']} | "
+                  + " | ".join(_MODE_NAME.get(lang, _MODE_NAME["en"])[k] for k in MODE_ABBR) + f" | {L['memo']} |",
+                  "|---:|---|---:|" + "---:|" * len(MODE_ABBR) + "---|"]
+        for rank, (tid, name, overall) in enumerate(m.targets, start=1):
+            counts = [sum(1 for mid, _ in m.mechanisms if (m.cells.get((mid, tid)) or {}).get("mode") == k)
+                      for k in MODE_ABBR]
+            fmts = [f for f in formats if f in (by_pair[(m.source, tid)].formats or formats)]
+            links = " · ".join(f"[{f}]({m.source}/{tid}.{f})" for f in fmts)
+            lines.append(f"| {rank} | {_cell(name)} (`{tid}`) | {overall} | "
+                         + " | ".join(str(c) for c in counts) + f" | {links} |")
+        lines += ["", f"### {L['matrix']} ({m.source})", "", L["legend"], ""]
+        if len(m.targets) <= _WIDE:
+            lines.append(f"| {L['mechanism']} | " + " | ".join(f"`{t[0]}`" for t in m.targets) + " |")
+            lines.append("|---|" + "---|" * len(m.targets))
+            for mid, name in m.mechanisms:
+                lines.append(f"| {mid} {_cell(name)} | "
+                             + " | ".join(cell_text(m.cells.get((mid, t[0])), lang) for t in m.targets) + " |")
+        else:
+            lines.append(f"| {L['target']} | " + " | ".join(mid for mid, _ in m.mechanisms) + f" | {L['overall']} |")
+            lines.append("|---|" + "---|" * (len(m.mechanisms) + 1))
+            for tid, _name, overall in m.targets:
+                lines.append(f"| `{tid}` | " + " | ".join(cell_text(m.cells.get((mid, tid)), lang, short=True)
+                                                       for mid, _ in m.mechanisms) + f" | {overall} |")
+            lines += ["", "; ".join(f"{mid} = {_cell(name)}" for mid, name in m.mechanisms)]
+        if m.source in heatmaps:
+            lines += ["", f"![heatmap]({heatmaps[m.source]})"]
+        lines.append("")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        lines += [f"## {L['failures']}", "", f"| {L['source']} | {L['target']} | {L['error']} |", "|---|---|---|"]
+        lines += [f"| {r.pair.source} | {r.pair.target} | {_cell(r.error)} |" for r in failed]
+        lines.append("")
+    not_run = [r for r in results if r.status == "not_run"]
+    if not_run:
+        lines += [f"## {L['not_run']}", "", f"| {L['source']} | {L['target']} | {L['reason']} |", "|---|---|---|"]
+        lines += [f"| {r.pair.source} | {r.pair.target} | {_cell(r.error)} |" for r in not_run]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def summary_csv(results) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEADER)
+    for r in results:
+        if not r.fit:
+            continue
+        for mech in r.fit["mechanisms"]:
+            w.writerow([r.pair.source, r.pair.target, mech["id"], mech["name"], mech["mode"],
+                        "yes" if mech["conditional"] else "no", mech["score"], r.fit["overall"]])
+    return buf.getvalue()
+
+
+def heatmap(m: Matrix) -> tuple[bytes, bytes]:
+    """The matrix as PNG and SVG bytes. Tick labels are ids (ASCII), so no CJK font is needed."""
+    import matplotlib
+    matplotlib.use("Agg")  # no display; the batch may run on a server
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows, cols = [mid for mid, _ in m.mechanisms], [t[0] for t in m.targets]
+    data = np.full((len(rows), len(cols)), np.nan)
+    for i, mid in enumerate(rows):
+        for j, tid in enumerate(cols):
+            c = m.cells.get((mid, tid))
+            if c is not None:
+                data[i, j] = c["score"]
+    width = min(40.0, max(5.0, 0.7 * len(cols) + 2.5))
+    height = min(20.0, max(2.5, 0.5 * len(rows) + 1.8))
+    with plt.rc_context({"svg.hashsalt": "transfer", "font.size": 9}):  # fixed ids: the same SVG every run
+        fig, ax = plt.subplots(figsize=(width, height))
+        im = ax.imshow(data, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+        ax.set_yticks(range(len(rows)), rows)
+        if len(cols) <= 150:
+            ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+        else:
+            ax.set_xticks([])
+            ax.set_xlabel(f"{len(cols)} targets, best first")
+        if len(rows) * len(cols) <= 400:
+            for i, mid in enumerate(rows):
+                for j, tid in enumerate(cols):
+                    # white on the dark ends of the colour scale, black in the light middle
+                    dark = not np.isnan(data[i, j]) and (data[i, j] >= 85 or data[i, j] <= 15)
+                    ax.text(j, i, cell_text(m.cells.get((mid, tid)), short=True), ha="center", va="center",
+                            fontsize=8, color="white" if dark else "black")
+        ax.set_title(f"{m.source}: transfer score by mechanism and target\n"
+                     "C copy · A adapt · I inspire · X avoid · * conditional", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
+        fig.tight_layout()
+        png, svg = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", dpi=100, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+        plt.close(fig)
+    return png.getvalue(), svg.getvalue()
+
+
+def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[Path]:
+    """index.md, summary.csv and the heatmap(s) in `out`; returns the paths written."""
+    written: list[Path] = []
+    heatmaps: dict[str, str] = {}
+    mats = matrices(results)
+    for m in mats:
+        stem = "heatmap" if len(mats) == 1 else f"heatmap-{m.source}"
+        png, svg = heatmap(m)
+        for ext, data in (("png", png), ("svg", svg)):
+            write_atomic(out / f"{stem}.{ext}", data)
+            written.append(out / f"{stem}.{ext}")
+        heatmaps[m.source] = f"{stem}.png"
+    # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
+    write_atomic(out / "summary.csv", "\ufeff" + summary_csv(results))
+    write_atomic(out / "index.md", index_markdown(results, lang, formats, heatmaps))
+    return [out / "index.md", out / "summary.csv", *written]
+
+
+def compare_fits(lib, source_id: str, target_ids: list[str], engine, lang: str | None = None) -> Matrix:
+    """Stage 1 once, then stage 2 for every target: the matrix without actions or memos."""
+    from types import SimpleNamespace
+
+    from .batch import Pair, fit_summary
+    from .stages import check_fit, extract_logic
+    src = lib.load(source_id).place
+    lang = lang or src.language
+    logic = extract_logic(engine, src, lang)
+    rows = []
+    for tid in target_ids:
+        tgt = lib.load(tid).place
+        fit = check_fit(engine, logic, src, tgt, lang)
+        rows.append(SimpleNamespace(pair=Pair(source_id, tid), fit=fit_summary(fit, tgt.name(lang))))
+    return matrices(rows)[0]
