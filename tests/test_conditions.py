@@ -100,3 +100,9 @@ def test_conditions_are_data_not_code():
         COND.validate_python({"indicator": "__import__('os').system('true')", "op": ">=", "value": 1})
     with pytest.raises(ValidationError):
         COND.validate_python({"indicator": "area", "op": "=~", "value": 1})
+
+
+def test_every_indicator_key_has_a_chinese_label():
+    from transfer_cli.i18n import INDICATOR_NAMES
+    from transfer_cli.vocabulary import INDICATORS
+    assert set(INDICATORS) <= set(INDICATOR_NAMES["zh"])

@@ -272,7 +272,13 @@ INDICATOR_NAMES = {
            "cluster_output": "主导集群产值", "cluster_firms": "主导集群企业数", "market_entities": "市场主体",
            "development_zone_area": "开发区面积", "industrial_output": "工业总产值",
            "above_scale_firms": "规上工业企业", "listed_companies": "上市公司",
-           "manufacturing_employment": "制造业就业"},
+           "manufacturing_employment": "制造业就业", "urban_area": "城区面积", "population_urban": "城镇人口",
+           "college_educated_per_100k": "每十万人大学文化人数", "industrial_value_added_growth": "规上工业增加值增速",
+           "fixed_asset_investment_growth": "固定资产投资增速", "exports": "出口额", "exports_usd": "出口额（美元）",
+           "high_tech_firms": "高新技术企业", "disposable_income_urban": "城镇居民人均可支配收入",
+           "disposable_income_rural": "农村居民人均可支配收入", "disposable_income": "居民人均可支配收入",
+           "industrial_land": "工业用地", "cluster_employment": "主导集群就业", "commercial_floor_space": "商业/办公建筑面积",
+           "hsr_minutes_to_provincial_capital": "至省会最快铁路用时"},
 }
 
 
@@ -288,4 +294,5 @@ def indicator_name(lang: str, key: str) -> str:
     from .vocabulary import INDICATORS
     if lang == "zh" and key in INDICATOR_NAMES["zh"]:
         return INDICATOR_NAMES["zh"][key]
-    return INDICATORS[key][2] if key in INDICATORS else key
+    desc = INDICATORS[key][2] if key in INDICATORS else key
+    return desc[:1].upper() + desc[1:]
