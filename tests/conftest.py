@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SYNTHETIC = DATA / "synthetic"
 TRANSFER = shutil.which("transfer", path=str(Path(sys.executable).parent)) or "transfer"
+# One cache and one empty config dir for the whole session: no test reads the user's own.
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="transfer-tests-"))
 
 
 def run_cli(*args, env: dict | None = None, cwd: Path | None = None, input: str | None = None,
@@ -21,7 +24,9 @@ def run_cli(*args, env: dict | None = None, cwd: Path | None = None, input: str 
     """Run the installed `transfer` command; no API key or model unless the test gives one."""
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("OPENAI_", "TRANSFER_"))}
-    full_env.update({"SOURCE_DATE_EPOCH": "1767225600", "NO_COLOR": "1", "COLUMNS": "200"})
+    full_env.update({"SOURCE_DATE_EPOCH": "1767225600", "NO_COLOR": "1", "COLUMNS": "200",
+                     "TRANSFER_CACHE_DIR": str(SESSION_DIR / "cache"),
+                     "TRANSFER_CONFIG_DIR": str(SESSION_DIR / "config")})
     full_env.update(env or {})
     return subprocess.run([TRANSFER, *map(str, args)], capture_output=True, text=True, env=full_env,
                           cwd=cwd, input=input, timeout=timeout)

@@ -108,3 +108,17 @@ def test_unknown_indicator_key_is_a_warning_naming_the_nearest(tmp_path):
     assert r.returncode == 0
     assert "indicators.cluster_outptu: unknown indicator key" in r.stderr
     assert "did you mean 'cluster_output'?" in r.stderr
+
+
+def test_a_cached_place_is_revalidated_when_its_file_changes(tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for name in ("alpha.yaml", "gamma.yaml"):
+        shutil.copy(SYNTHETIC / name, cases / name)
+    env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache")}
+    assert run_cli("analyze", "alpha", "gamma", "--cases", cases, env=env).returncode == 0
+    assert list((tmp_path / "cache" / "places").glob("*.pickle"))
+    text = (cases / "gamma.yaml").read_text(encoding="utf-8").replace("domain: economy", "domain: econ")
+    (cases / "gamma.yaml").write_text(text, encoding="utf-8")
+    r = run_cli("analyze", "alpha", "gamma", "--cases", cases, env=env)
+    assert r.returncode == 2 and "notes[0].domain: unknown note domain 'econ'" in r.stderr

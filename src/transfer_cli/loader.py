@@ -9,7 +9,9 @@ TRANSFER_CASES), the bundled cases last, so a user's place shadows a bundled one
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +21,7 @@ from pydantic import ValidationError
 
 from . import vocabulary as V
 from .errors import CaseError, InputError
+from .files import write_atomic
 from .schema import COND_TAGS, Place
 
 BUNDLED = Path(__file__).parent / "cases"
@@ -139,17 +142,58 @@ def _place_files(path: Path) -> list[Path]:
 
 
 def load_place(path: Path, root: Path | None = None) -> Loaded:
-    """Load and fully check one place file (or folder). Raises CaseError listing every problem."""
-    problems: list[Problem] = []
+    """Load and fully check one place file (or folder). Raises CaseError listing every problem.
+
+    A place that validated once is kept, pickled, in the user cache under the hash of its
+    files' bytes: parsing and validating a 170-note case costs more than the whole analysis.
+    """
     files = _place_files(path)
+    if root is not None:
+        for f in files:
+            if not f.resolve().is_relative_to(root.resolve()):
+                problem = Problem(_display(f), None, "", f"path escapes the cases directory {_display(root)}")
+                raise CaseError(str(problem), [str(problem)])
+    key = _cache_key(files)
+    if key is not None:
+        cached = _cache_path(key)
+        try:
+            loaded = pickle.loads(cached.read_bytes())
+            loaded.files = files
+            return loaded
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            pass
+    loaded = _load_place(path, files)
+    if key is not None:
+        try:
+            write_atomic(_cache_path(key), pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return loaded
+
+
+def _cache_key(files: list[Path]) -> str | None:
+    from . import __version__
+    h = hashlib.sha256(f"{__version__}\0".encode())
+    try:
+        for f in files:
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    except OSError:
+        return None  # let the full loader report the missing file
+    return h.hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    from .paths import cache_dir
+    return cache_dir() / "places" / f"{key}.pickle"
+
+
+def _load_place(path: Path, files: list[Path]) -> Loaded:
+    problems: list[Problem] = []
     data: dict[str, Any] = {}
     # origin maps a merged field path to (file, line) so that errors point into the right file
     origin: dict[tuple, tuple[str, int]] = {}
     for f in files:
         shown = _display(f)
-        if root is not None and not f.resolve().is_relative_to(root.resolve()):
-            problems.append(Problem(shown, None, "", f"path escapes the cases directory {_display(root)}"))
-            continue
         if not f.is_file():
             problems.append(Problem(shown, None, "", "missing: a place folder needs a place.yaml"))
             continue

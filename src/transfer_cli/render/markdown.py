@@ -19,9 +19,23 @@ def _cell(value) -> str:
 def environment():
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined, autoescape=False)
+                             undefined=jinja2.StrictUndefined, autoescape=False,
+                             bytecode_cache=bytecode_cache())
     env.filters["cell"] = _cell
     return env
+
+
+def bytecode_cache():
+    """Compiled templates kept in the user cache: compiling the memo template costs more than rendering it."""
+    import jinja2
+
+    from ..paths import cache_dir
+    path = cache_dir() / "templates"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home still renders, just slower
+    return jinja2.FileSystemBytecodeCache(str(path))
 
 
 def render_markdown(memo, source, target, view: dict | None = None) -> str:
