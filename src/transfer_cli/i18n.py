@@ -126,6 +126,7 @@ LABELS: dict[str, dict[str, str]] = {
         "notes_timeline": "同期要事",
         "mechanisms_in_phase": "本阶段机制",
         "cites": "出处",
+        "more_figures": "另有 {n} 项数据见证据附录所列笔记",
     },
     "en": {
         "title": "Transferability memo: what can {target} learn from {source}?",
@@ -250,6 +251,7 @@ LABELS: dict[str, dict[str, str]] = {
         "notes_timeline": "Milestones in this period",
         "mechanisms_in_phase": "Mechanisms at work",
         "cites": "Cites",
+        "more_figures": "{n} more figures in the notes of the evidence appendix",
     },
 }
 

@@ -16,9 +16,26 @@ from ..artifacts import Claim, Memo
 from ..conditions import fmt_number, resolve_field
 from ..i18n import LABELS, admin_level, t
 
+CARD_FIGURES = 6
 _YEAR = re.compile(r"(1[89]\d\d|20\d\d)")
 SECTION_ORDER = ("bottom_line", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
                  "risks", "gaps", "appendix", "verification", "run_record")
+
+# One palette for every format (HTML, Word, terminal): a strong colour for text and borders and a
+# light tint for cell backgrounds. Green-to-red follows how much of the practice can travel.
+MODE_COLOURS = {
+    "copy": ("#1a7f37", "#dafbe1"),
+    "adapt": ("#0969da", "#ddf4ff"),
+    "inspire": ("#9a6700", "#fff8c5"),
+    "avoid": ("#cf222e", "#ffebe9"),
+}
+STATUS_COLOURS = {
+    "present": ("#1a7f37", "#dafbe1"),
+    "analog": ("#0969da", "#ddf4ff"),
+    "partial": ("#9a6700", "#fff8c5"),
+    "absent": ("#cf222e", "#ffebe9"),
+    "unknown": ("#57606a", "#eaeef2"),
+}
 
 
 def cite_text(cites: list[str]) -> str:
@@ -62,8 +79,10 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
         cards.append({
             "id": m.id, "name": m.name, "phase": m.phase, "object": m.what_is_transferred, "hazard": m.hazard,
             "lever": claim(m.lever), "chain": claim(m.chain), "outcome": claim(m.outcome),
+            # the card shows the first figures; all of them stay in the artifact and the appendix notes
             "figures": [{"text": f"{x.label or ''} {fmt_number(x.value)} {x.unit}" + (f" ({x.year})" if x.year else ""),
-                         "cite": x.cite} for x in m.figures],
+                         "cite": x.cite} for x in m.figures[:CARD_FIGURES]],
+            "more_figures": max(0, len(m.figures) - CARD_FIGURES),
             "principle": m.principle, "form": m.form_not_function,
             "rivals": [claim(r) for r in m.rival_explanations],
             "mode": f.mode if f else None,
@@ -80,12 +99,21 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
 
     matrix = [{"id": f.mechanism_id, "name": f.name, "mode": f.mode,
                "mode_label": L[f.mode] + (L["conditional"] if f.conditional else ""), "score": f.score,
-               "necessary": _count(f, "necessary"), "helpful": _count(f, "helpful")} for f in fit.mechanisms]
+               "necessary": _count(f, "necessary"), "helpful": _count(f, "helpful"),
+               "necessary_text": _count_text(_count(f, "necessary")), "helpful_text": _count_text(_count(f, "helpful")),
+               # one cell per support factor, necessary first: the heatmap strip in the rich formats
+               "cells": [{"name": x.name, "necessary": x.necessity == "necessary", "status": _shade(x),
+                          "label": f"{x.name}: {L[x.status]}" + (f" ({L['analog']}: {x.analog.name})" if x.analog else "")}
+                         for x in sorted(f.factors, key=lambda x: x.necessity != "necessary")]}
+              for f in fit.mechanisms]
+    matrix_header = (f"{L['necessary']}: {L['present']}/{L['partial']}/{L['absent']}/{L['unknown']}",
+                     f"{L['helpful']}: {L['present']}/{L['partial']}/{L['absent']}/{L['unknown']}")
 
     actions = [{
         "id": a.id, "mechanism": a.mechanism_id, "title": a.title, "lead": a.lead,
         "approval": a.approval, "horizon": a.horizon, "first_step": a.first_step,
         "kpis": [f"{k.label}: {k.baseline}" + (f" [{k.baseline_cite}]" if k.baseline_cite else "") for k in a.kpis],
+        "kpi_items": [{"text": f"{k.label}: {k.baseline}", "cite": k.baseline_cite} for k in a.kpis],
         "builds": a.builds_factors, "risks": a.risks, "cites": a.cites, "cite_text": cite_text(a.cites),
     } for a in plan.actions]
 
@@ -97,9 +125,18 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
                for pid, place in ((source.id, source), (target.id, target))
                for sid in sorted(source_ids.get(pid, set())) if sid in place.sources]
 
+    # Appendix entries are the link targets of every citation (HTML #anchors, Word bookmarks);
+    # plain ids because Word bookmark names allow only letters, digits and underscores.
+    anchors = {}
+    for i, e in enumerate(appendix, 1):
+        e["anchor"] = anchors[e["cite"]] = f"ev{i}"
+
     run = memo.run
+    sections = [{"key": k, "number": i, "title": f"{i}. {L[k]}"} for i, k in enumerate(SECTION_ORDER, 1)]
     return {
         "lang": lang, "L": L,
+        "sections": sections, "h": {s["key"]: s["title"] for s in sections}, "anchors": anchors,
+        "matrix_header": matrix_header,
         "title": t(lang, "title", source=source.name(lang), target=target.name(lang)),
         "scope": t(lang, "scope_text", source=source.name(lang), target=target.name(lang),
                    source_level=admin_level(lang, source.admin_level),
@@ -118,11 +155,20 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
     }
 
 
+def _shade(x) -> str:
+    """A factor's colour key: an absent or partial factor that has an analog counts as analog."""
+    return "analog" if x.analog and x.status in ("absent", "partial") else x.status
+
+
+def _count_text(c: dict[str, int]) -> str:
+    return f"{c['present']}/{c['partial'] + c['analog']}/{c['absent']}/{c['unknown']}"
+
+
 def _count(f, necessity: str) -> dict[str, int]:
     out = {"present": 0, "partial": 0, "absent": 0, "unknown": 0, "analog": 0}
     for x in f.factors:
         if x.necessity == necessity:
-            out["analog" if x.analog and x.status in ("absent", "partial") else x.status] += 1
+            out[_shade(x)] += 1
     return out
 
 
@@ -182,6 +228,9 @@ def _field_text(value, lang: str) -> tuple[str, list[str]]:
         return f"{value.power}: {value.holds}", list(value.sources)
     if isinstance(value, (S.Names, S.Bilingual)):
         return " / ".join(x for x in (value.zh, value.en) if x), []
+    if isinstance(value, list):  # a whole group cited, e.g. "industries" when a tag is absent
+        parts = [_field_text(v, lang) for v in value]
+        return "; ".join(p[0] for p in parts), sorted({s for p in parts for s in p[1]})
     if isinstance(value, str):
         return value, []
     return str(value), []
