@@ -68,6 +68,8 @@ class MechanismLogic(Model):
     kpis: list[str] = Field(default_factory=list)
     lever_powers: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
+    # how far the evidence shows the mechanism caused the outcome there (Cartwright's P1)
+    confidence: Literal["high", "medium", "low"] | None = None
 
 
 class CaseLogic(Model):
@@ -149,6 +151,7 @@ class Action(Model):
     kpis: list[KPI] = Field(default_factory=list)
     builds_factors: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
+    review: str | None = None  # the stop/scale rule that closes the learning loop
     cites: list[str] = Field(default_factory=list)
 
 

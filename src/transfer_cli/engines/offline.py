@@ -51,7 +51,7 @@ class OfflineEngine:
                 rival_explanations=[Claim(text=S.text(r.text, lang), cites=[f"{source.id}/{n}" for n in r.notes])
                                     for r in m.rival_explanations],
                 hazard=m.hazard, kpis=m.kpis, lever_powers=m.lever_powers,
-                risks=[S.text(r, lang) for r in m.risks]))
+                risks=[S.text(r, lang) for r in m.risks], confidence=_confidence(source, m.evidence)))
         lessons = [Claim(text=S.text(x.text, lang), cites=[f"{source.id}/{n}" for n in x.notes])
                    for x in source.negative_lessons]
         return CaseLogic(source=source.id, lang=lang, mechanisms=mechs, negative_lessons=lessons)
@@ -107,7 +107,7 @@ class OfflineEngine:
             else:
                 mode, why = "inspire", t(lang, "m_inspire", names=names(missing))
         elif via_analog:
-            mode, why = "adapt", t(lang, "m_adapt_analog", n=len(via_analog))
+            mode, why = "adapt", t(lang, "m_adapt_analog", names=names(via_analog))
         elif partial:
             mode, why = "adapt", t(lang, "m_adapt")
         else:
@@ -151,7 +151,7 @@ class OfflineEngine:
             cites = list(dict.fromkeys(c for f in fs for c in f.rationale.cites))[:6]
             return Claim(text=t(lang, key, items=items), cites=cites)
         out = [Claim(text=t(lang, "overall", score=overall), cites=[])]
-        good = group(("copy", "adapt"))
+        good = [f for f in group(("copy", "adapt")) if not f.conditional]  # conditional ones get their own line
         out.append(claim("bl_transferable", good) if good else Claim(text=t(lang, "bl_none"), cites=[]))
         if group(("inspire",)):
             out.append(claim("bl_inspire", group(("inspire",))))
@@ -187,30 +187,35 @@ class OfflineEngine:
             kpis = [_kpi(k, target, lang) for k in m.kpis]
             base = dict(mechanism_id=m.id, lead=lead, lead_level=admin_level(lang, target.admin_level),
                         approval=approval, kpis=kpis, risks=m.risks[:2])
-            cites = m.evidence[:2] + [k.baseline_cite for k in kpis if k.baseline_cite]
+            # the lead level is read from the target's admin level: every action rests on that fact
+            cites = m.evidence[:2] + [k.baseline_cite for k in kpis if k.baseline_cite] + [f"{target.id}:admin_level"]
             missing = [f for f in mf.factors if f.necessity == "necessary"
                        and f.status in ("absent", "partial") and not f.analog]
             unknown = [f for f in mf.factors if f.necessity == "necessary" and f.status == "unknown"]
             if unknown:
                 names = "、".join(f.name for f in unknown) if lang == "zh" else "; ".join(f.name for f in unknown)
                 actions.append(Action(id="", title=t(lang, "a_verify", mechanism=m.name), horizon=t(lang, "h_verify"),
+                                      review=t(lang, "rv_verify"),
                                       first_step=t(lang, "a_verify_step", names=names),
                                       builds_factors=[f.factor_id for f in unknown],
                                       cites=list(dict.fromkeys(cites + [c for f in unknown for c in f.rationale.cites])),
                                       **base))
             if mf.mode == "inspire":
                 actions.append(Action(id="", title=t(lang, "a_study", principle=m.principle), horizon=t(lang, "h_study"),
+                                      review=t(lang, "rv_study"),
                                       first_step=t(lang, "a_study_step", target=tname), cites=cites, **base))
                 continue
             for f in missing:
                 actions.append(Action(id="", title=t(lang, "a_build", factor=f.name), horizon=t(lang, "h_adapt"),
+                                      review=t(lang, "rv_build"),
                                       first_step=t(lang, "a_build_step", target=tname, factor=f.name),
                                       builds_factors=[f.factor_id],
                                       cites=list(dict.fromkeys(cites + f.rationale.cites)), **base))
             analog = next((f.analog for f in mf.factors if f.analog), None)
             title = (t(lang, "a_pilot", analog=analog.name, principle=m.principle) if analog
                      else t(lang, "a_pilot_noanalog", principle=m.principle))
-            actions.append(Action(id="", title=title, horizon=t(lang, "h_pilot" if mf.mode == "copy" else "h_adapt"),
+            actions.append(Action(id="", title=title, horizon=t(lang, "h_adapt" if missing else "h_pilot"),
+                                  review=t(lang, "rv_pilot"),
                                   first_step=t(lang, "a_pilot_step", mechanism=m.name),
                                   builds_factors=[f.factor_id for f in missing],
                                   cites=cites + ([analog.cite] if analog else []), **base))
@@ -232,6 +237,14 @@ def find_analog(target: S.Place, analog, lang: str) -> AnalogRef | None:
         if a:
             return AnalogRef(name=S.text(a.name, lang), kind=kind, cite=f"{target.id}:{asset_path(target, a)}")
     return None
+
+
+def _confidence(source: S.Place, evidence: list[str]) -> str:
+    """The weakest link decides: any low-confidence note caps the mechanism's evidence at medium or low."""
+    levels = [source.note(n).confidence for n in evidence]
+    if levels.count("low") * 2 >= len(levels):
+        return "low"
+    return "high" if all(x == "high" for x in levels) else "medium"
 
 
 def _lead(m: MechanismLogic, target: S.Place, lang: str) -> tuple[str, str | None]:

@@ -36,6 +36,8 @@ STATUS_COLOURS = {
     "absent": ("#cf222e", "#ffebe9"),
     "unknown": ("#57606a", "#eaeef2"),
 }
+# A symbol per status so the heatmap still reads in black-and-white print and without colour.
+STATUS_SYMBOLS = {"present": "●", "analog": "≈", "partial": "◐", "absent": "○", "unknown": "?"}
 
 
 def cite_text(cites: list[str]) -> str:
@@ -84,6 +86,7 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
                          "cite": x.cite} for x in m.figures[:CARD_FIGURES]],
             "more_figures": max(0, len(m.figures) - CARD_FIGURES),
             "principle": m.principle, "form": m.form_not_function,
+            "confidence": L[f"conf_{m.confidence}"] + L["conf_note"] if m.confidence else None,
             "rivals": [claim(r) for r in m.rival_explanations],
             "mode": f.mode if f else None,
             "mode_label": (L[f.mode] + (L["conditional"] if f.conditional else "")) if f else L["unknown"],
@@ -111,7 +114,7 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
 
     actions = [{
         "id": a.id, "mechanism": a.mechanism_id, "title": a.title, "lead": a.lead,
-        "approval": a.approval, "horizon": a.horizon, "first_step": a.first_step,
+        "approval": a.approval, "horizon": a.horizon, "first_step": a.first_step, "review": a.review,
         "kpis": [f"{k.label}: {k.baseline}" + (f" [{k.baseline_cite}]" if k.baseline_cite else "") for k in a.kpis],
         "kpi_items": [{"text": f"{k.label}: {k.baseline}", "cite": k.baseline_cite} for k in a.kpis],
         "builds": a.builds_factors, "risks": a.risks, "cites": a.cites, "cite_text": cite_text(a.cites),
@@ -142,7 +145,7 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
                    source_level=admin_level(lang, source.admin_level),
                    target_level=admin_level(lang, target.admin_level), engine=run.engine),
         "overall_score": fit.overall_score,
-        "bottom_line": [claim(c) for c in fit.bottom_line],
+        "bottom_line": [claim(c) for c in fit.bottom_line] + _top_actions(plan, fit, lang),
         "context": [r.model_dump() for r in fit.context],
         "source_name": source.name(lang), "target_name": target.name(lang),
         "scale": [claim(c) for c in fit.scale_differences],
@@ -162,6 +165,23 @@ def _shade(x) -> str:
 
 def _count_text(c: dict[str, int]) -> str:
     return f"{c['present']}/{c['partial'] + c['analog']}/{c['absent']}/{c['unknown']}"
+
+
+def _top_actions(plan, fit, lang: str) -> list[dict]:
+    """The first action of the three best-scoring transferable mechanisms, for the bottom line."""
+    ranked = sorted((f for f in fit.mechanisms if f.mode in ("copy", "adapt")), key=lambda f: (-f.score, f.mechanism_id))
+    picks = []
+    for f in ranked:
+        a = next((a for a in plan.actions if a.mechanism_id == f.mechanism_id), None)
+        if a:
+            picks.append(a)
+        if len(picks) == 3:
+            break
+    if not picks:
+        return []
+    sep = "；" if lang == "zh" else "; "
+    return [claim(Claim(text=t(lang, "top_actions", items=sep.join(f"{a.id} {a.title.rstrip('。.')}" for a in picks)),
+                        cites=list(dict.fromkeys(c for a in picks for c in a.cites))[:6]))]
 
 
 def _count(f, necessity: str) -> dict[str, int]:
