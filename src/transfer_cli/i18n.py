@@ -275,10 +275,10 @@ LABELS: dict[str, dict[str, str]] = {
 
 ADMIN_LEVEL_NAMES = {
     "zh": {"county": "县", "county_level_city": "县级市", "municipal_district": "市辖区",
-           "prefecture_city": "地级市", "sub_provincial_city": "副省级市", "foreign_city": "外国城市"},
+           "prefecture_city": "地级市", "sub_provincial_city": "副省级市", "foreign_city": "境外地方政府（城市）"},
     "en": {"county": "county", "county_level_city": "county-level city", "municipal_district": "municipal district",
            "prefecture_city": "prefecture-level city", "sub_provincial_city": "sub-provincial city",
-           "foreign_city": "foreign city"},
+           "foreign_city": "local authority abroad"},
 }
 
 INDICATOR_NAMES = {
