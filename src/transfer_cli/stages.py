@@ -164,4 +164,7 @@ def analyze(engine, source: Loaded, target: Loaded, lang: str, logic: CaseLogic 
                             InputRecord(place=target.place.id, role="target", files=file_hashes(target))],
                     logic_file=_display(logic_file) if logic_file else None,
                     prompts=list(getattr(engine, "prompt_records", []) or []), stages=records)
-    return Memo(logic=logic, fit=fit, plan=plan, run=run)
+    memo = Memo(logic=logic, fit=fit, plan=plan, run=run)
+    from .verify import verify_memo  # verify imports this module: keep the import here
+    memo.run.verification = verify_memo(memo, {p.place.id: p.place for p in (source, target)}).as_record()
+    return memo
