@@ -366,6 +366,26 @@ def compare(
     print_matrix(matrix, lang)
 
 
+# ---- check -----------------------------------------------------------------------------------------
+
+@app.command()
+@fails_cleanly
+def check(
+    memo_file: Annotated[Path, typer.Argument(metavar="MEMO.json", help="A memo saved as JSON (transfer analyze ... -o memo.json).")],
+    cases: CasesOpt = None,
+):
+    """Verify a saved memo against its inputs: citations, figures, coverage, verdicts, place names. Exit 0 clean, 1 findings."""
+    from .verify import format_report, load_memo, name_groups, verify_memo
+    lib = library(cases)
+    memo, places, warnings = load_memo(memo_file, lib)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    report = verify_memo(memo, places, names=name_groups(lib))
+    sys.stdout.write(format_report(report))
+    if not report.clean:
+        raise typer.Exit(1)
+
+
 def main():
     app()
 

@@ -38,7 +38,7 @@ from . import schema as S
 from .artifacts import ActionPlan, CaseLogic, FitAssessment, Memo
 from .conditions import asset_path, resolve_field
 from .numbers import Quantity, figures, quantity
-from .stages import evaluate_conditions
+from .stages import evaluate_conditions, file_hashes
 
 KINDS = ("citation", "number_unsupported", "number_unit", "number_miscited", "coverage", "computed",
          "verdict", "entity")
@@ -218,22 +218,27 @@ def _merge(groups: Iterable[set[str]]) -> dict[str, frozenset[str]]:
     return {n: frozenset(m) for m in merged for n in m}
 
 
+def name_groups(lib) -> tuple[frozenset[str], ...]:
+    """The places of a case library and the confusable names, each as a group of spellings."""
+    from .errors import TransferError
+    groups = [name_forms(*g) for g in CONFUSABLE_NAMES]
+    for pid in lib.paths():
+        try:
+            groups.append(place_names(lib.load(pid).place))
+        except TransferError:
+            continue  # a broken file names nothing; `transfer validate` reports it
+    return tuple(frozenset(g) for g in groups)
+
+
 @lru_cache(maxsize=1)
 def library_names() -> tuple[frozenset[str], ...]:
-    """The places of the case library (bundled and TRANSFER_CASES) and the confusables, as name groups."""
+    """name_groups of the default library (bundled and TRANSFER_CASES), loaded once per process."""
     from .errors import TransferError
     from .loader import Library
-    groups = [name_forms(*g) for g in CONFUSABLE_NAMES]
     try:
-        lib = Library()
-        for pid in lib.paths():
-            try:
-                groups.append(place_names(lib.load(pid).place))
-            except TransferError:
-                continue  # a broken file names nothing; `transfer validate` reports it
+        return name_groups(Library())
     except TransferError:
-        pass
-    return tuple(frozenset(g) for g in groups)
+        return tuple(frozenset(name_forms(*g)) for g in CONFUSABLE_NAMES)
 
 
 # ---- walking the artifacts ------------------------------------------------------------------
@@ -543,3 +548,62 @@ def verify_memo(memo: Memo, places: dict[str, S.Place], names: Iterable[Iterable
                   groundedness={"claims": round(c.claims_cited / c.claims, 3) if c.claims else 1.0,
                                 "numbers": round(c.numbers_supported / c.numbers, 3) if c.numbers else 1.0},
                   findings=c.findings, summary=summary)
+
+
+# ---- a saved memo -----------------------------------------------------------------------------
+
+def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
+    """A memo JSON file and the places its run record names, re-loaded from `lib`.
+
+    Returns (memo, places, warnings); a warning names each place whose files changed since the
+    memo was made. Raises InputError, naming the file, when the file is not a memo or a place
+    it names is not in the library.
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from .errors import InputError
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); check needs the memo's JSON form "
+                         "(transfer analyze SOURCE TARGET -o memo.json)")
+    if not isinstance(data, dict) or data.get("kind") != "memo":
+        kind = data.get("kind") if isinstance(data, dict) else None
+        raise InputError(f"{path}: not a memo" + (f" (it is a {kind})" if kind else "")
+                         + "; check needs the JSON from transfer analyze ... -o memo.json")
+    try:
+        memo = Memo.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise InputError(f"{path}: not a valid memo: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}")
+    places: dict[str, S.Place] = {}
+    warnings: list[str] = []
+    for rec in memo.run.inputs:
+        if rec.place not in lib.paths():
+            raise InputError(f"{path}: its {rec.role} '{rec.place}' is not in the case library; "
+                             "give the directory it came from with --cases DIR")
+        loaded = lib.load(rec.place)
+        places[rec.place] = loaded.place
+        # compared as sets of hashes: the recorded paths depend on the directory analyze ran in
+        now = set(file_hashes(loaded).values())
+        changed = [shown for shown, h in rec.files.items() if h not in now]
+        if changed or len(now) != len(rec.files):
+            warnings.append(f"{rec.place}: input files changed since the memo was made (sha256 differs): "
+                            + ", ".join(changed or rec.files))
+    return memo, places, warnings
+
+
+def format_report(report: Report) -> str:
+    """The report as the terminal shows it: summary, groundedness, one line per finding."""
+    g = report.groundedness
+    lines = [report.summary,
+             f"groundedness: claims {g['claims']:.3f} ({report.claims_cited}/{report.claims}), "
+             f"numbers {g['numbers']:.3f} ({report.numbers_supported}/{report.numbers})"]
+    lines += [f"- {f.kind} at {f.where}: {f.message}" for f in report.findings]
+    return "\n".join(lines) + "\n"
