@@ -84,6 +84,10 @@ _TAIL = re.compile(
     r"(?P<unit>" + _alternation(_UNITS) + r")?")
 
 
+# a magnitude or unit right after the digits: what tells GDP952.6亿元 or GDP 952.6 亿元 from an id like A1
+_TAIL_GLUED = re.compile(r"\s?(?:多|余)?(?:" + _alternation(_MAGNITUDES) + "|" + _alternation(_UNITS) + ")")
+
+
 @dataclass(frozen=True)
 class Quantity:
     value: float          # in the dimension's base unit, magnitudes applied
@@ -105,6 +109,10 @@ def compatible(a: str | None, b: str | None) -> bool:
 def cn_number(s: str) -> float | None:
     """A Chinese numeral (三千五百万, 十二, 两千, 十七点九五) as a number; None if malformed."""
     whole, _, frac = s.partition("点")
+    scale = 1.0
+    while frac and frac[-1] in "万亿":  # 九百五十二点六亿: the magnitude applies to the whole number
+        scale *= 1e4 if frac[-1] == "万" else 1e8
+        frac = frac[:-1]
     if frac and not all(c in _CN_DIGITS for c in frac):
         return None
     digit = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
@@ -133,7 +141,7 @@ def cn_number(s: str) -> float | None:
     value = total + section + (pending or 0)
     if frac:
         value += float("0." + "".join(str(digit[c]) for c in frac))
-    return value
+    return value * scale
 
 
 def _fixed(s: str) -> float:
@@ -172,8 +180,11 @@ def figures(text: str) -> list[Quantity]:
         start = m.start("num") if m.group("num") else m.start()
         before = text[max(0, start - 2):start]
         if m.group("num") and not m.group("cur"):
-            # ids (A1, CER-05, v2), ordinals (第7), fractions and cites (40/100, 10:30)
-            if before and before[-1].isascii() and (before[-1].isalpha() or before[-1] in "_./:#"):
+            # ids (A1, CER-05, v2), fractions and cites (40/100, 10:30) -- but GDP952.6亿元 is a figure
+            glued = _TAIL_GLUED.match(text, m.end())
+            if before and before[-1].isascii() and before[-1].isalpha() and not glued:
+                continue
+            if before and before[-1] in "_./:#":
                 continue
             if len(before) == 2 and before[1] in "-_" and before[0].isascii() and before[0].isalnum():
                 continue

@@ -108,7 +108,9 @@ class Content:
         self.texts.extend(other.texts)
 
     def find(self, q: Quantity) -> str | None:
-        return next((o for p, o in self.quantities if q.same_as(p)), None)
+        """Where the inputs state q (up to three places), or None."""
+        hits = list(dict.fromkeys(o for p, o in self.quantities if q.same_as(p)))
+        return ", ".join(hits[:3]) or None
 
     def same_digits(self, q: Quantity) -> tuple[Quantity, str] | None:
         # 5 家 vs some 5 个 elsewhere says nothing: only distinctive digits hint at a unit slip
