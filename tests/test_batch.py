@@ -81,6 +81,25 @@ def test_all_targets_writes_memos_index_csv_and_heatmap(tmp_path, cases, cli):
     assert "<svg" in (out / "heatmap.svg").read_text(encoding="utf-8")[:500]
 
 
+def test_liling_against_every_bundled_target(tmp_path, cli):
+    """The issue's must-show, on the real case library."""
+    r = cli("batch", "liling", "--all-targets", "-o", "out")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    targets = [t for t in library_ids() if t != "liling"]
+    assert len(targets) >= 6 and summary(r.stderr)["done"] == len(targets)
+    for t in targets:
+        assert (out / "liling" / f"{t}.md").stat().st_size > 1000
+    index = (out / "index.md").read_text(encoding="utf-8")
+    assert all(f"(liling/{t}.md)" in index for t in targets)
+    rows = list(csv.DictReader((out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert {x["target"] for x in rows} == set(targets)
+    assert (out / "heatmap.png").stat().st_size > 0 and (out / "heatmap.svg").stat().st_size > 0
+    before = mtimes(out)
+    r = cli("batch", "liling", "--all-targets", "-o", "out")
+    assert summary(r.stderr)["skipped"] == len(targets) and mtimes(out) == before
+
+
 def test_second_run_skips_every_pair_and_touches_no_memo(tmp_path, cases, cli):
     assert cli("batch", "alpha", "beta", "gamma", "--cases", cases, "-o", "out").returncode == 0
     before = mtimes(tmp_path / "out")

@@ -32,6 +32,7 @@ from .errors import InputError, TransferError
 from .files import write_atomic
 
 MANIFEST_VERSION = 1
+CPU_BOUND = {"offline"}  # engines that compute rather than wait: run in processes
 EXT = {"md": "md", "json": "json", "html": "html", "docx": "docx"}
 
 
@@ -432,7 +433,7 @@ class BatchRunner:
 
     def _run(self) -> BatchResult:
         self.out.mkdir(parents=True, exist_ok=True)
-        main_engine = self._engine()
+        main_engine = self._main_engine = self._engine()
         ekey = engine_key(main_engine)
         totals = BatchResult(results=[])
         by_pair: dict[Pair, PairResult] = {}
@@ -475,6 +476,7 @@ class BatchRunner:
             if src.error is None and not self.stop.is_set():
                 self._logic(sid, src, main_engine, ekey, totals)
 
+        self._sources = sources
         self._dispatch(pending, sources, ekey, totals, by_pair)
         totals.results = [by_pair[p] for p in self.pairs]
         totals.interrupted = self.stop.is_set()
@@ -535,7 +537,7 @@ class BatchRunner:
             totals.cost += r.cost
             self.reporter.pair_done(r, totals)
 
-        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="pair") as pool:
+        with self._pool() as pool:
             while queue or in_flight:
                 while queue and not self.stop.is_set():
                     pair = queue[-1]
@@ -563,7 +565,9 @@ class BatchRunner:
                     if len(in_flight) >= limit:
                         break
                     queue.pop()
-                    in_flight[pool.submit(self._pair, pair, src, ekey)] = (pair, reserve)
+                    fut = (pool.submit(_forked_pair, pair, ekey) if self._forked
+                           else pool.submit(self._pair, pair, src, ekey))
+                    in_flight[fut] = (pair, reserve)
                 if not in_flight:
                     if queue and self.stop.is_set():
                         break
@@ -578,6 +582,26 @@ class BatchRunner:
             for pair in reversed(queue):
                 reason = "--max-cost reached" if totals.budget_stopped else "interrupted"
                 record(PairResult(pair, "not_run", error=reason))
+
+    def _pool(self):
+        """Threads for engines that wait on the network; processes for CPU-bound engines.
+
+        The offline engine is pure Python computation, so threads would queue on the GIL; forked
+        worker processes use every core. They inherit the runner (library, shared logic) at fork
+        time and ignore SIGINT: the parent decides what stops, and a pair in flight finishes.
+        """
+        import multiprocessing
+        import os
+        cpu_bound = getattr(self._main_engine, "cpu_bound", self._main_engine.name in CPU_BOUND)
+        self._forked = (cpu_bound and self.jobs > 1
+                        and "fork" in multiprocessing.get_all_start_methods() and not self.limiter.active)
+        if not self._forked:
+            return ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="pair")
+        from concurrent.futures import ProcessPoolExecutor
+        global _FORK_RUNNER
+        _FORK_RUNNER = self
+        return ProcessPoolExecutor(max_workers=min(self.jobs, os.cpu_count() or 1),
+                                   mp_context=multiprocessing.get_context("fork"), initializer=_ignore_sigint)
 
     def _pair(self, pair: Pair, src: _Source, ekey: dict) -> PairResult:
         from .loader import load_place
@@ -642,6 +666,18 @@ class BatchRunner:
                 if isinstance(v, (int, float)):
                     out[k] = out.get(k, 0) + v
         return out
+
+
+_FORK_RUNNER: BatchRunner | None = None
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _forked_pair(pair: Pair, ekey: dict) -> PairResult:
+    runner = _FORK_RUNNER
+    return runner._pair(pair, runner._sources[pair.source], ekey)
 
 
 def run_batch(lib, pairs: list[Pair], out: Path, **options) -> BatchResult:

@@ -151,11 +151,13 @@ def heatmap(m: Matrix) -> tuple[bytes, bytes]:
             c = m.cells.get((mid, tid))
             if c is not None:
                 data[i, j] = c["score"]
-    width = min(40.0, max(5.0, 0.7 * len(cols) + 2.5))
+    # beyond ~150 targets the columns carry no labels: a fixed width keeps the image usable
+    width = min(40.0, max(5.0, 0.7 * len(cols) + 2.5)) if len(cols) <= 150 else 16.0
     height = min(20.0, max(2.5, 0.5 * len(rows) + 1.8))
     with plt.rc_context({"svg.hashsalt": "transfer", "font.size": 9}):  # fixed ids: the same SVG every run
         fig, ax = plt.subplots(figsize=(width, height))
-        im = ax.imshow(data, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+        im = ax.imshow(data, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto",
+                       interpolation="nearest")  # one flat colour per cell, never blended with its neighbour
         ax.set_yticks(range(len(rows)), rows)
         if len(cols) <= 150:
             ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
