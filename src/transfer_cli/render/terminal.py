@@ -2,11 +2,63 @@
 
 from __future__ import annotations
 
+import re
+
 
 def print_markdown(text: str) -> None:
     from rich.console import Console
     from rich.markdown import Markdown
     Console().print(Markdown(text))
+
+
+def print_memo(memo, source, target, console=None) -> None:
+    """The Markdown memo rendered by rich, with the fit matrix as a colour-coded table.
+
+    The text is the Markdown renderer's own output, from the same view, so the terminal shows
+    exactly the sections of every other format; only the matrix section is drawn differently.
+    """
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from .markdown import render_markdown
+    from .view import SECTION_ORDER, build_view
+    view = build_view(memo, source, target)
+    text = render_markdown(memo, source, target, view=view)
+    con = console or Console()
+    chunks = re.split(r"(?m)^(?=## )", text)  # the title block, then one chunk per numbered section
+    if len(chunks) != len(SECTION_ORDER) + 1:  # a template that no longer matches: plain rich Markdown
+        con.print(Markdown(text))
+        return
+    for key, chunk in zip(("title", *SECTION_ORDER), chunks):
+        if key == "fit_matrix":
+            con.print(Markdown(chunk.split("\n", 1)[0]))
+            con.print(fit_table(view))
+        else:
+            con.print(Markdown(chunk))
+
+
+def fit_table(view: dict):
+    """The fit matrix as a rich Table: verdicts in their mode colour, one status symbol per factor."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .view import MODE_COLOURS, STATUS_COLOURS, STATUS_SYMBOLS
+    L = view["L"]
+    table = Table(show_lines=False, header_style="bold")
+    for name, kw in ((L["mechanism"], {"ratio": 3, "overflow": "fold"}), (L["verdict"], {"ratio": 2, "overflow": "fold"}), (L["score"], {"justify": "right"}),
+                     (view["matrix_header"][0], {"justify": "center"}), (view["matrix_header"][1], {"justify": "center"}),
+                     (L["factors"], {})):
+        table.add_column(name, **kw)
+    for r in view["matrix"]:
+        strip = Text()
+        for x in r["cells"]:
+            strip.append(STATUS_SYMBOLS[x["status"]], style=STATUS_COLOURS[x["status"]][0] + (" bold" if x["necessary"] else ""))
+        table.add_row(f"{r['id']} {r['name']}", Text(r["mode_label"], style=f"bold {MODE_COLOURS[r['mode']][0]}"),
+                      str(r["score"]), r["necessary_text"], r["helpful_text"], strip)
+    legend = Text("  ".join(f"{STATUS_SYMBOLS[k]} {L[k]}" for k in ("present", "analog", "partial", "absent", "unknown")),
+                  style="dim")
+    table.caption = legend
+    return table
 
 
 def print_place(place) -> None:
