@@ -79,8 +79,11 @@ def _lang(lang: Optional[str], source) -> str:
     return lang
 
 
-def emit(text: str | bytes, output: Optional[Path], fmt: str) -> None:
-    """Write to a file atomically, or to stdout: rich Markdown on a terminal, plain when piped."""
+def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None = None) -> None:
+    """Write to a file atomically, or to stdout: rich Markdown on a terminal, plain when piped.
+
+    memo: (memo, source, target) when the text is a memo, so a terminal gets its coloured fit matrix.
+    """
     from .files import write_atomic
     if output is not None:
         write_atomic(output, text)
@@ -90,8 +93,11 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str) -> None:
         from .errors import InputError
         raise InputError(f"the {fmt} format is binary; give -o FILE")
     if fmt == "md" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-        from .render.terminal import print_markdown
-        print_markdown(text)
+        from .render.terminal import print_markdown, print_memo
+        if memo:
+            print_memo(*memo)
+        else:
+            print_markdown(text)
     else:
         sys.stdout.write(text)
 
@@ -121,7 +127,7 @@ def analyze(
     given = read_logic(logic) if logic else None
     _err().print(f"[dim]{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}[/dim]")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
-    emit(render(memo, src.place, tgt.place, fmt), output, fmt)
+    emit(render(memo, src.place, tgt.place, fmt), output, fmt, memo=(memo, src.place, tgt.place))
 
 
 @app.command()
