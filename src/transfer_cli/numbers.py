@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # unit as written -> (dimension, factor to the dimension's base unit). Base units: 元, m², m,
 # minutes, kg, and a count of whatever the classifier counts. Longest spelling wins.
@@ -170,12 +171,17 @@ def quantity(value: float, unit: str, text: str | None = None) -> Quantity:
 
 def figures(text: str) -> list[Quantity]:
     """Every figure stated in `text`, in order."""
+    return list(_figures(text))
+
+
+@lru_cache(maxsize=1 << 16)  # a batch re-reads the same source notes for every target
+def _figures(text: str) -> tuple[Quantity, ...]:
     out: list[Quantity] = []
     pos = 0
     while True:
         m = _NUM.search(text, pos)
         if m is None:
-            return out
+            return tuple(out)
         pos = m.end()
         start = m.start("num") if m.group("num") else m.start()
         before = text[max(0, start - 2):start]
