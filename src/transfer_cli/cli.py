@@ -26,6 +26,13 @@ _state = {"debug": False}
 CasesOpt = Annotated[Optional[List[Path]], typer.Option(
     "--cases", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh or en (default: the source's).")]
+# model options (analyze, extract): resolved flags > environment > config file (see config.py)
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name; selects the llm engine (also TRANSFER_MODEL).")]
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (also OPENAI_BASE_URL).")]
+ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="A [providers.NAME] profile from the config file.")]
+PromptsOpt = Annotated[Optional[Path], typer.Option("--prompts", help="Directory of prompt templates overriding the bundled ones.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the rendered prompts, tokens per stage and estimated cost; send nothing.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
 
 
 def _err():
@@ -115,6 +122,12 @@ def analyze(
     logic: Annotated[Optional[Path], typer.Option("--logic", help="A CaseLogic JSON (from `transfer extract`, maybe edited) to use instead of stage 1.")] = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
     cases: CasesOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    provider: ProviderOpt = None,
+    prompts: PromptsOpt = None,
+    dry_run: DryRunOpt = False,
+    no_cache: NoCacheOpt = False,
 ):
     """Run the three stages for SOURCE -> TARGET and print or save the memo."""
     from .render import format_for, render
@@ -123,8 +136,11 @@ def analyze(
     src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
     fmt = format_for(output, fmt)
     lang = _lang(lang, src.place)
-    eng = make_engine(engine)
+    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
     given = read_logic(logic) if logic else None
+    if dry_run:
+        return show_dry_run(llm, src.place, tgt.place, lang, given)
+    eng = make_engine(engine, **llm)
     _err().print(f"[dim]{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}[/dim]")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
     emit(render(memo, src.place, tgt.place, fmt), output, fmt, memo=(memo, src.place, tgt.place))
@@ -138,18 +154,46 @@ def extract(
     lang: LangOpt = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
     cases: CasesOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    provider: ProviderOpt = None,
+    prompts: PromptsOpt = None,
+    dry_run: DryRunOpt = False,
+    no_cache: NoCacheOpt = False,
 ):
     """Run stage 1 only and write the source's CaseLogic as JSON (edit it, then `analyze --logic`)."""
     from .stages import extract_logic
     lib = library(cases)
     src = lib.resolve(source)
-    logic = extract_logic(make_engine(engine), src, _lang(lang, src))
+    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
+    if dry_run:
+        return show_dry_run(llm, src, None, _lang(lang, src), None)
+    eng = make_engine(engine, **llm)
+    logic = extract_logic(eng, src, _lang(lang, src))
+    for f in getattr(eng, "last_findings", None) or []:  # no memo to carry them: say them here
+        print(f"warning: {f.kind} at {f.where}: {f.message}", file=sys.stderr)
     emit(logic.model_dump_json(indent=2) + "\n", output, "json")
 
 
-def make_engine(name: Optional[str]):
+def make_engine(name: Optional[str], **llm):
+    """--engine wins; otherwise the llm engine when a model is configured (flag, env or config file)."""
     from .engines import get_engine
-    return get_engine(name or "offline")
+    if name is None:
+        from .config import model_configured
+        name = "llm" if model_configured(llm.get("model"), llm.get("provider")) else "offline"
+    if name == "llm":
+        return get_engine("llm", **{k: v for k, v in llm.items() if v is not None})
+    return get_engine(name)
+
+
+def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
+    from .dryrun import preview, render_text, summary_lines
+    from .engines.llm import LLMEngine
+    eng = LLMEngine(**{k: v for k, v in llm.items() if v is not None})
+    previews = preview(eng, source, target, lang, logic)
+    sys.stdout.write(render_text(previews))
+    for line in summary_lines(previews, eng.settings):
+        print(line, file=sys.stderr)
 
 
 def read_logic(path: Path):
@@ -390,6 +434,67 @@ def check(
     sys.stdout.write(format_report(report))
     if not report.clean:
         raise typer.Exit(1)
+
+
+# ---- the model: prompts, doctor, cache -------------------------------------------------------------
+
+cache_app = typer.Typer(help="The model response cache: stats or clear.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@app.command("prompts")
+@fails_cleanly
+def prompts_list(prompts: PromptsOpt = None):
+    """List the prompt templates the llm engine uses: id, language, version, stage, hash, origin."""
+    from .prompts import PromptSet
+    for p in PromptSet(prompts).all():
+        print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
+
+
+@app.command()
+@fails_cleanly
+def doctor(
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    provider: ProviderOpt = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Show the configuration only; do not probe the endpoint.")] = False,
+):
+    """Show the resolved model configuration (key redacted), probe the endpoint, report the tokenizer."""
+    from .config import resolve
+    from .doctor import config_lines, probe
+    s = resolve(model=model, base_url=base_url, provider=provider)
+    for line in config_lines(s):
+        print(line)
+    if offline or not s.model:
+        if not s.model:
+            print("no model configured: analyze uses the offline engine")
+        return
+    lines, ok = probe(s)
+    for line in lines:
+        print(line)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@cache_app.command("stats")
+@fails_cleanly
+def cache_stats():
+    """Where the cache is, how many replies it holds, its size and hits, the modes each endpoint took."""
+    from .cache import Cache
+    st = Cache().stats()
+    print(f"path: {st['path']}\nentries: {st['entries']}\nsize: {st['bytes']:,} bytes\nhits: {st['hits']}")
+    for k, n in st["models"].items():
+        print(f"  {k}: {n}")
+    for k, mode in st["modes"].items():
+        print(f"mode {k}: {mode}")
+
+
+@cache_app.command("clear")
+@fails_cleanly
+def cache_clear():
+    """Delete every cached reply (and the remembered structured-output modes)."""
+    from .cache import Cache
+    print(f"removed {Cache().clear()} cached replies")
 
 
 def main():

@@ -1,0 +1,101 @@
+"""The response cache: SQLite in the user cache directory, safe for concurrent writers.
+
+A request's key is the SHA-256 of its endpoint, model, messages, parameters and schema; the
+database stores that hash and the reply, never the request text or the key. WAL mode and a
+busy timeout let batch workers (threads or processes) read and write at once. The same
+database remembers, per endpoint and model, which structured-output mode the server accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from .paths import cache_dir
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, endpoint TEXT, model TEXT, reply TEXT NOT NULL,
+                                      created REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS modes (endpoint TEXT NOT NULL, model TEXT NOT NULL, mode TEXT NOT NULL,
+                                  updated REAL NOT NULL, PRIMARY KEY (endpoint, model));
+"""
+
+
+def db_path() -> Path:
+    return cache_dir() / "responses.sqlite"
+
+
+def request_key(endpoint: str, model: str, request: dict) -> str:
+    """Hash of what decides the reply. `request` holds messages, params and schema; no secrets."""
+    blob = json.dumps({"endpoint": endpoint, "model": model, "request": request}, sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    def __init__(self, path: Path | None = None, enabled: bool = True):
+        self.path = path or db_path()
+        self.enabled = enabled
+        self._local = threading.local()  # sqlite connections must not cross threads
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            self._local.db = db
+        return db
+
+    # ---- responses -----------------------------------------------------------------------
+    def get(self, key: str) -> dict | None:
+        if not self.enabled:
+            return None
+        row = self._db().execute("SELECT reply FROM responses WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        self._db().execute("UPDATE responses SET hits=hits+1 WHERE key=?", (key,))
+        return json.loads(row[0])
+
+    def put(self, key: str, endpoint: str, model: str, reply: dict) -> None:
+        if not self.enabled:
+            return
+        self._db().execute("INSERT OR REPLACE INTO responses (key, endpoint, model, reply, created) VALUES (?,?,?,?,?)",
+                           (key, endpoint, model, json.dumps(reply, ensure_ascii=False), time.time()))
+
+    # ---- what each endpoint accepts (kept even with --no-cache: it is not a reply) ---------
+    def mode_for(self, endpoint: str, model: str) -> str | None:
+        row = self._db().execute("SELECT mode FROM modes WHERE endpoint=? AND model=?", (endpoint, model)).fetchone()
+        return row[0] if row else None
+
+    def remember_mode(self, endpoint: str, model: str, mode: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO modes VALUES (?,?,?,?)", (endpoint, model, mode, time.time()))
+
+    # ---- maintenance ---------------------------------------------------------------------
+    def stats(self) -> dict:
+        if not self.path.exists():
+            return {"path": str(self.path), "entries": 0, "bytes": 0, "hits": 0, "models": {}, "modes": {}}
+        db = self._db()
+        n, hits, first, last = db.execute("SELECT COUNT(*), COALESCE(SUM(hits),0), MIN(created), MAX(created) "
+                                          "FROM responses").fetchone()
+        models = dict(db.execute("SELECT endpoint || ' ' || model, COUNT(*) FROM responses GROUP BY 1").fetchall())
+        modes = {f"{e} {m}": mode for e, m, mode in db.execute("SELECT endpoint, model, mode FROM modes")}
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {"path": str(self.path), "entries": n, "bytes": size, "hits": hits, "oldest": first, "newest": last,
+                "models": models, "modes": modes}
+
+    def clear(self) -> int:
+        if not self.path.exists():
+            return 0
+        db = self._db()
+        n = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        db.execute("DELETE FROM responses")
+        db.execute("DELETE FROM modes")
+        db.execute("VACUUM")
+        return n

@@ -1,0 +1,347 @@
+"""The model client: Chat Completions through the `openai` SDK, structured, validated, cached.
+
+One retry policy: the SDK's own retries are off (max_retries=0) and this module owns the loop
+— timeouts, connection errors, 429 (honouring Retry-After) and 5xx, exponential backoff with
+jitter, bounded. Structured output has four modes (json_schema strict, json_object with the
+schema in the prompt, a forced tool call, plain text with fenced JSON); `auto` starts with
+json_schema and steps down when the server rejects a mode, remembering per endpoint and model
+what worked. Every reply is validated against the pydantic model and re-asked (bounded) with
+the validation errors; usage is summed over every attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Callable
+
+from pydantic import BaseModel, ValidationError
+
+from . import tokens
+from .cache import Cache, request_key
+from .config import Settings
+from .errors import InputError, TransferError
+
+LADDER = ("json_schema", "json_object", "text")
+MAX_REASKS = 2
+MAX_RETRY_AFTER = 120.0
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.S)
+# 400s that are about the prompt's size, not the structured-output mode: never a reason to step down
+_NOT_MODE = re.compile(r"context|too long|maximum.*tokens|max_tokens|token limit", re.I)
+
+
+class ModeRejected(Exception):
+    pass
+
+
+@dataclass
+class Reply:
+    text: str | None
+    finish_reason: str | None
+    refusal: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+def strict_schema(model: type[BaseModel]) -> tuple[dict, bool]:
+    """The model's JSON schema shaped for strict mode, and whether strict mode can carry it.
+
+    Strict mode wants every property required and no additional properties; free-form objects
+    (a factor's condition) cannot be expressed, so such a schema goes out non-strict.
+    """
+    schema = model.model_json_schema()
+    ok = True
+
+    def walk(node):
+        nonlocal ok
+        if isinstance(node, dict):
+            node.pop("default", None)
+            node.pop("title", None)
+            if "const" in node:
+                node["enum"] = [node.pop("const")]
+            if node.get("type") == "object" or "properties" in node:
+                if "properties" in node:
+                    node["required"] = list(node["properties"])
+                    node["additionalProperties"] = False
+                elif node.get("additionalProperties", True) is not False:
+                    ok = False
+            for v in list(node.values()):
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    return schema, ok
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _retry_after(headers) -> float | None:
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def extract_json(text: str):
+    """The JSON object in a reply: the whole text, a fenced block, or the first balanced object."""
+    s = text.strip()
+    try:
+        return json.loads(s)
+    except ValueError:
+        pass
+    for block in _FENCE.findall(s):
+        try:
+            return json.loads(block)
+        except ValueError:
+            continue
+    start = s.find("{")
+    if start >= 0:
+        try:
+            return json.JSONDecoder().raw_decode(s[start:])[0]
+        except ValueError as e:
+            raise ValueError(f"not valid JSON: {e}")
+    raise ValueError("no JSON object in the reply")
+
+
+def _validation_lines(e: ValidationError, limit: int = 15) -> list[str]:
+    out = [f"{'.'.join(str(x) for x in err['loc']) or '(root)'}: {err['msg']}" for err in e.errors()]
+    return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
+
+
+class ModelClient:
+    def __init__(self, settings: Settings, cache: Cache | None = None,
+                 notify: Callable[[str], None] | None = None):
+        if not settings.model:
+            raise InputError("no model configured: give --model, set TRANSFER_MODEL, or choose a --provider")
+        self.s = settings
+        self.cache = cache or Cache()
+        self.notify = notify or (lambda msg: print(msg, file=sys.stderr))
+        self.usage = {"requests": 0, "cached": 0, "tokens_in": 0, "tokens_out": 0,
+                      "cost": 0.0 if settings.prices else None}
+        self._sdk = None
+
+    # ---- transport ---------------------------------------------------------------------------
+    def sdk(self):
+        if self._sdk is None:
+            if not self.s.api_key and self.s.endpoint == "https://api.openai.com/v1":
+                raise InputError(f"no API key: set {self.s.api_key_env} (or point --base-url at a local server)")
+            import openai
+            # max_retries=0: the loop in _send is the only retry policy
+            self._sdk = openai.OpenAI(api_key=self.s.api_key or "not-needed", base_url=self.s.endpoint,
+                                      max_retries=0, timeout=self.s.timeout)
+        return self._sdk
+
+    def fail(self, message: str, cls=TransferError):
+        return cls(redact(message, self.s.api_key))
+
+    def _send(self, call: Callable[[], object]):
+        import openai
+        attempts = self.s.retries + 1
+        for attempt in range(attempts):
+            wait = None
+            self.usage["requests"] += 1
+            try:
+                return call()
+            except openai.APITimeoutError:
+                why = f"no reply within {self.s.timeout:g}s"
+            except openai.APIConnectionError as e:
+                why = f"cannot connect ({type(e.__cause__ or e).__name__})"
+            except openai.APIStatusError as e:
+                code = e.status_code
+                if code == 429 or code >= 500 or code in (408, 409):
+                    why = f"HTTP {code}" + (" (rate limited)" if code == 429 else "")
+                    wait = _retry_after(e.response.headers)
+                    if wait is not None and wait > MAX_RETRY_AFTER:
+                        raise self.fail(f"{self.s.endpoint}: HTTP {code}, the server asks to wait {wait:.0f}s; "
+                                        "try again later")
+                else:
+                    raise
+            if attempt == attempts - 1:
+                raise self.fail(f"{self.s.endpoint}: {why}; gave up after {attempts} attempts")
+            if wait is None:  # exponential backoff with jitter, capped at a minute
+                wait = min(self.s.retry_base * 2 ** attempt, 60.0) * random.uniform(0.5, 1.0)
+            self.notify(f"{self.s.endpoint}: {why}; retry {attempt + 1}/{attempts - 1} in {wait:.1f}s")
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _status_error(self, e, mode: str):
+        """A non-retryable HTTP error: a mode rejection (auto steps down), bad input, or failed work."""
+        code, msg = e.status_code, _server_message(e)
+        if code in (400, 422) and mode != "text" and not _NOT_MODE.search(msg):
+            return ModeRejected(f"HTTP {code}: {msg}")
+        if code in (401, 403):
+            return self.fail(f"{self.s.endpoint}: the server rejected the API key (HTTP {code}); "
+                             f"check {self.s.api_key_env}", InputError)
+        if code == 404:
+            return self.fail(f"{self.s.endpoint}: not found (HTTP 404) — is the model '{self.s.model}' served "
+                             f"there, and does the base URL end in /v1? {msg}", InputError)
+        return self.fail(f"{self.s.endpoint}: HTTP {code} in mode {mode}: {msg}")
+
+    # ---- one completion ----------------------------------------------------------------------
+    def request(self, messages: list[dict], mode: str, name: str, schema: dict, strict: bool) -> dict:
+        req: dict = {"messages": messages}
+        if self.s.temperature is not None:
+            req["temperature"] = self.s.temperature
+        if self.s.max_output_tokens:
+            req["max_tokens"] = self.s.max_output_tokens
+        if mode == "json_schema":
+            req["response_format"] = {"type": "json_schema",
+                                      "json_schema": {"name": name, "schema": schema, "strict": strict}}
+        elif mode == "json_object":
+            req["response_format"] = {"type": "json_object"}
+        elif mode == "tools":
+            req["tools"] = [{"type": "function", "function": {"name": name, "parameters": schema,
+                                                              "description": f"Return the {name} artifact."}}]
+            req["tool_choice"] = {"type": "function", "function": {"name": name}}
+        return req
+
+    def complete(self, req: dict, mode: str) -> Reply:
+        key = request_key(self.s.endpoint, self.s.model, req)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage["cached"] += 1
+            return Reply(hit["text"], hit["finish_reason"])
+        import openai
+        try:
+            resp = self._send(lambda: self.sdk().chat.completions.create(model=self.s.model, **req))
+        except openai.APIStatusError as e:
+            raise self._status_error(e, mode) from None
+        if not getattr(resp, "choices", None):
+            raise self.fail(f"{self.s.endpoint}: the reply has no choices")
+        choice = resp.choices[0]
+        msg = choice.message
+        text = msg.content
+        if mode == "tools" and msg.tool_calls:
+            text = msg.tool_calls[0].function.arguments
+        u = resp.usage
+        t_in = u.prompt_tokens if u and u.prompt_tokens is not None else tokens.count_messages(req["messages"])
+        t_out = u.completion_tokens if u and u.completion_tokens is not None else tokens.count(text or "")
+        self.usage["tokens_in"] += t_in
+        self.usage["tokens_out"] += t_out
+        cost = self.s.cost(t_in, t_out)
+        if cost is not None:
+            self.usage["cost"] = (self.usage["cost"] or 0.0) + cost
+        reply = Reply(text, choice.finish_reason, getattr(msg, "refusal", None), t_in, t_out)
+        if text and choice.finish_reason in ("stop", "tool_calls") and not reply.refusal:
+            self.cache.put(key, self.s.endpoint, self.s.model, {"text": text, "finish_reason": choice.finish_reason})
+        return reply
+
+    # ---- a validated artifact ----------------------------------------------------------------
+    def structured(self, messages: list[dict], model: type[BaseModel], what: str,
+                   max_reasks: int = MAX_REASKS) -> tuple[BaseModel, list[dict]]:
+        """The reply as `model`, re-asking with the errors up to `max_reasks` times.
+
+        Returns the object and the conversation ending in the accepted reply (for a caller's
+        own follow-up). `what` names the stage in messages.
+        """
+        name = model.__name__
+        schema, strict = strict_schema(model)
+        auto = self.s.mode == "auto"
+        mode = (self.cache.mode_for(self.s.endpoint, self.s.model) or LADDER[0]) if auto else self.s.mode
+        convo = list(messages)
+        problems: list[str] = []
+        for attempt in range(max_reasks + 1):
+            while True:
+                try:
+                    reply = self.complete(self.request(convo, mode, name, schema, strict), mode)
+                    break
+                except ModeRejected as e:
+                    if not auto or mode == LADDER[-1]:
+                        raise self.fail(f"{self.s.endpoint}: the server rejected structured-output mode "
+                                        f"'{mode}': {e}")
+                    step = LADDER[LADDER.index(mode) + 1] if mode in LADDER else LADDER[1]
+                    self.notify(f"{self.s.endpoint}: mode {mode} not accepted ({e}); trying {step}")
+                    mode = step
+            if auto:
+                self.cache.remember_mode(self.s.endpoint, self.s.model, mode)
+            obj, problem, reask = self._judge(reply, model, mode)
+            if obj is not None:
+                return obj, convo + [{"role": "assistant", "content": reply.text}]
+            problems.append(problem)
+            if attempt == max_reasks:
+                break
+            self.notify(f"{what}: {problem.splitlines()[0]}; asking again ({attempt + 1}/{max_reasks})")
+            if reply.text and reply.finish_reason != "length":
+                convo = convo + [{"role": "assistant", "content": reply.text}]
+            convo = convo + [{"role": "user", "content": reask}]
+        last = problems[-1].splitlines()
+        raise self.fail(f"{what}: no valid reply from {self.s.model} after {max_reasks + 1} attempts: "
+                        + "; ".join(last[:3]) + (" ..." if len(last) > 3 else ""))
+
+    def _judge(self, reply: Reply, model: type[BaseModel], mode: str) -> tuple[BaseModel | None, str, str]:
+        """(object, None, None) or (None, problem for the user, re-ask message for the model)."""
+        if reply.refusal:
+            raise self.fail(f"the model refused: {reply.refusal}")
+        if reply.finish_reason == "content_filter":
+            raise self.fail("the server's content filter stopped the reply (finish_reason content_filter)")
+        text = reply.text or ""
+        if reply.finish_reason == "length":
+            limit = f"max_tokens {self.s.max_output_tokens}" if self.s.max_output_tokens else "the server's output limit"
+            return None, (f"the reply was cut off at {limit} (finish_reason length); raise max_output_tokens "
+                          "in the provider profile, or use a model with a longer output"), \
+                ("Your previous reply was cut off at the output token limit. Reply again with the complete JSON "
+                 "object, more concisely: shorter texts, no commentary.")
+        if "<think>" in text:
+            text = _THINK.sub("", text)
+            if "<think>" in text:  # opened and never closed: only reasoning came back
+                return None, "the reply holds only reasoning (<think> without an answer)", \
+                    "Reply with the JSON object only, with no reasoning before it."
+        if not text.strip():
+            return None, "the reply was empty", "Your reply was empty. Reply with the JSON object only."
+        try:
+            data = extract_json(text)
+        except ValueError as e:
+            return None, f"the reply is not JSON ({e})", \
+                f"Your reply was not valid JSON ({e}). Reply with one JSON object only, no prose, no code fences."
+        try:
+            return model.model_validate(data), "", ""
+        except ValidationError as e:
+            lines = _validation_lines(e)
+            return None, "the reply does not match the schema:\n" + "\n".join(lines), \
+                ("Your JSON does not match the schema. Fix these errors and reply with the complete corrected "
+                 "JSON object only:\n" + "\n".join(f"- {x}" for x in lines))
+
+    # ---- probes (doctor) ---------------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        import openai
+        try:
+            page = self._send(lambda: self.sdk().models.list())
+        except openai.APIStatusError as e:
+            raise self._status_error(e, "text") from None
+        return [m.id for m in page.data]
+
+
+def _server_message(e) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+        return json.dumps(body)[:300]
+    return str(getattr(e, "message", e))[:300]

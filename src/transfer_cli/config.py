@@ -1,0 +1,174 @@
+"""Model configuration: flags > environment > config file > defaults.
+
+The config file is TOML: `config.toml` in the user config directory, then `./transfer.toml`
+(the project file wins where both set a value). Named endpoint profiles live under
+`[providers.NAME]`; `provider = "NAME"` at the top (or TRANSFER_PROVIDER, or --provider) picks
+one. A profile chosen with --provider counts as a flag: its values beat the environment.
+
+Secrets: the key is read from the environment variable the profile names (`api_key_env`,
+default OPENAI_API_KEY) and is never stored, printed or hashed into anything; `Settings`
+shows it redacted.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser under its old name
+    import tomli as tomllib  # type: ignore[no-redef]
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import InputError
+from .paths import config_dir
+
+OPENAI_URL = "https://api.openai.com/v1"
+MODES = ("auto", "json_schema", "json_object", "tools", "text")
+PROFILE_KEYS = {"base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
+                "rpm", "tpm", "timeout", "retries", "temperature"}
+
+
+@dataclass
+class Settings:
+    model: str | None = None
+    base_url: str = OPENAI_URL
+    provider: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    mode: str = "auto"
+    prices: dict | None = None            # USD per million tokens: {"input": x, "output": y}
+    context_window: int = 128_000
+    max_output_tokens: int = 16_000
+    rpm: float | None = None
+    tpm: float | None = None
+    timeout: float = 300.0                # seconds per request
+    retries: int = 4                      # transport retries per request (timeouts, 429, 5xx)
+    retry_base: float = 1.0               # first backoff in seconds; doubles per attempt
+    temperature: float | None = 0.0
+    sources: dict = field(default_factory=dict)  # setting -> where it came from (for `doctor`)
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/")
+
+    def key_status(self) -> str:
+        if not self.api_key:
+            return f"not set ({self.api_key_env})"
+        return f"set from {self.api_key_env} (redacted)"
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float | None:
+        if not self.prices:
+            return None
+        return (tokens_in * float(self.prices.get("input", 0)) + tokens_out * float(self.prices.get("output", 0))) / 1e6
+
+    def public(self) -> dict:
+        """Everything but the key, for `doctor` and dry runs."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("api_key", "sources")}
+        out["api_key"] = self.key_status()
+        return out
+
+
+def config_files() -> list[Path]:
+    return [config_dir() / "config.toml", Path.cwd() / "transfer.toml"]
+
+
+def read_files() -> dict:
+    """The merged config files (later files win, profile by profile)."""
+    merged: dict = {"providers": {}}
+    for path in config_files():
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: cannot read: {e}")
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"{path}: not valid TOML: {e}")
+        for name, prof in (data.get("providers") or {}).items():
+            if not isinstance(prof, dict):
+                raise InputError(f"{path}: providers.{name}: must be a table")
+            unknown = set(prof) - PROFILE_KEYS
+            if unknown:
+                raise InputError(f"{path}: providers.{name}: unknown key '{sorted(unknown)[0]}' "
+                                 f"(known: {', '.join(sorted(PROFILE_KEYS))})")
+            if "api_key" in prof:
+                raise InputError(f"{path}: providers.{name}: put the key in an environment variable "
+                                 "and name it with api_key_env")
+            merged["providers"].setdefault(name, {}).update(prof)
+        for k, v in data.items():
+            if k != "providers":
+                merged[k] = v
+    return merged
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a number, not '{raw}'")
+
+
+def resolve(model: str | None = None, base_url: str | None = None, provider: str | None = None,
+            mode: str | None = None) -> Settings:
+    """The settings for one run. Raises InputError for an unknown provider or mode."""
+    files = read_files()
+    s = Settings()
+    src: dict = {}
+
+    def put(name, value, origin):
+        if value is not None:
+            setattr(s, name, value)
+            src[name] = origin
+
+    # config file: defaults at the top level, then the chosen profile
+    for k in ("model", "base_url", "mode"):
+        put(k, files.get(k), "config file")
+    chosen = provider or os.environ.get("TRANSFER_PROVIDER") or files.get("provider")
+    profile = {}
+    if chosen:
+        if chosen not in files["providers"]:
+            known = ", ".join(files["providers"]) or "none configured"
+            raise InputError(f"unknown provider '{chosen}' (config files: {', '.join(map(str, config_files()))}; "
+                             f"providers: {known})")
+        profile = files["providers"][chosen]
+        s.provider = chosen
+    origin = f"providers.{chosen}"
+    for k, v in profile.items():
+        put(k, v, origin)
+    # environment, unless --provider picked the profile explicitly
+    env = {"model": os.environ.get("TRANSFER_MODEL"), "base_url": os.environ.get("OPENAI_BASE_URL"),
+           "mode": os.environ.get("TRANSFER_MODE")}
+    for k, v in env.items():
+        if v and not (provider and k in profile):
+            put(k, v, "environment")
+    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("retry_base", "TRANSFER_RETRY_BASE")):
+        put(name, _env_float(key), "environment")
+    retries = _env_float("TRANSFER_RETRIES")
+    put("retries", int(retries) if retries is not None else None, "environment")
+    # flags
+    put("model", model, "flag")
+    put("base_url", base_url, "flag")
+    put("mode", mode, "flag")
+    if s.mode not in MODES:
+        raise InputError(f"unknown structured-output mode '{s.mode}'; choose one of: {', '.join(MODES)}")
+    if s.prices is not None and not (isinstance(s.prices, dict) and set(s.prices) <= {"input", "output"}):
+        raise InputError(f"{origin}: prices must be a table with input and output (USD per million tokens)")
+    s.api_key = os.environ.get(s.api_key_env) or None
+    s.sources = src
+    return s
+
+
+def model_configured(model: str | None = None, provider: str | None = None) -> bool:
+    """Whether a run has a model: the llm engine is then the default."""
+    return bool(resolve(model=model, provider=provider).model)
+
+
+def rate_limits() -> dict:
+    """The chosen provider's rpm/tpm, for the batch runner."""
+    s = resolve()
+    return {k: v for k, v in (("rpm", s.rpm), ("tpm", s.tpm)) if v is not None}

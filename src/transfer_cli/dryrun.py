@@ -1,0 +1,89 @@
+"""`--dry-run`: the rendered prompts, a token count per stage and the estimated cost; nothing sent.
+
+Stages 2 and 3 are rendered on stand-ins for the model's earlier answers — the offline engine's
+artifacts for the same inputs (or the --logic file) — since the real ones do not exist yet.
+The stand-in replies also give the output-token estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from . import tokens
+from .replies import to_reply
+from .stages import context_rows, evaluate_conditions, scale_differences
+
+
+@dataclass
+class StagePreview:
+    stage: str
+    prompt: str
+    messages: list[dict] | None
+    tokens_in: int | None
+    tokens_out: int | None   # estimated from the stand-in reply
+    note: str = ""
+
+
+def preview(engine, source, target, lang: str, logic=None) -> list[StagePreview]:
+    """engine: an LLMEngine; source/target: Places (target None for `extract`)."""
+    from .engines.offline import OfflineEngine
+    offline = OfflineEngine()
+    out: list[StagePreview] = []
+
+    def add(stage, messages, standin, note=""):
+        p = engine.prompts.for_stage(stage, lang)
+        t_out = tokens.count(json.dumps(to_reply(standin), ensure_ascii=False)) if standin is not None else None
+        out.append(StagePreview(stage, f"{p.id}.{p.lang} v{p.version} sha256:{p.sha256[:12]}", messages,
+                                tokens.count_messages(messages) if messages else None, t_out, note))
+
+    standin_logic = logic
+    if logic is None:
+        standin_logic = offline.extract(source, lang) if source.mechanisms else None
+        add("extract", engine.extract_messages(source, lang), standin_logic)
+    if target is None:
+        return out
+    if standin_logic is None:
+        for stage in ("fit", "actions"):
+            out.append(StagePreview(stage, "", None, None, None,
+                                    "needs stage 1's answer: this source has no authored mechanisms to stand in"))
+        return out
+    evaluations = evaluate_conditions(standin_logic, target)
+    context, scale = context_rows(source, target, lang), scale_differences(source, target, lang)
+    fit = offline.fit(standin_logic, source, target, lang, evaluations, context, scale)
+    note = "rendered on stand-in artifacts (--logic file or the offline engine's)"
+    add("fit", engine.fit_messages(standin_logic, source, target, lang, evaluations, context, scale), fit, note)
+    plan = offline.actions(standin_logic, fit, source, target, lang)
+    add("actions", engine.actions_messages(standin_logic, fit, source, target, lang), plan, note)
+    return out
+
+
+def render_text(previews: list[StagePreview]) -> str:
+    parts = []
+    for p in previews:
+        parts.append(f"===== stage {p.stage}: {p.prompt or '(not rendered)'} =====")
+        if p.note:
+            parts.append(f"({p.note})")
+        for m in p.messages or []:
+            parts.append(f"----- {m['role']} -----\n{m['content'].rstrip()}")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def summary_lines(previews: list[StagePreview], settings) -> list[str]:
+    label = tokens.tokenizer_label(settings.model)
+    lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}"]
+    total_in = total_out = 0
+    for p in previews:
+        if p.tokens_in is None:
+            lines.append(f"  {p.stage:8} -  ({p.note})")
+            continue
+        total_in += p.tokens_in
+        total_out += p.tokens_out or 0
+        cost = settings.cost(p.tokens_in, p.tokens_out or 0)
+        lines.append(f"  {p.stage:8} ~{p.tokens_in:,} tokens in, ~{p.tokens_out or 0:,} out (estimated)"
+                     + (f", ~${cost:.4f}" if cost is not None else ""))
+    cost = settings.cost(total_in, total_out)
+    lines.append(f"  total    ~{total_in:,} in, ~{total_out:,} out; estimated cost "
+                 + (f"${cost:.4f}" if cost is not None else "unknown (no prices configured for this provider)"))
+    return lines

@@ -1,0 +1,202 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted behaviours, for tests and benchmarks.
+
+    with FakeServer(responder=artifact_responder(replies)) as server:
+        server.script += [status(500), status(429, headers={"Retry-After": "1"})]
+        run_cli("analyze", ..., "--base-url", server.url, "--model", "m")
+        assert server.count == 5
+
+Each chat request first meets the server's fixed properties (`reject`: structured-output
+modes it answers with 400, `latency`: seconds before every reply), then takes the next item
+of `script` if any, else asks `responder(body)`. A behaviour is a dict made by `reply`,
+`status` or `hang`, or a callable body -> behaviour. `log` keeps every request (path, body,
+headers, time); `count` is the number of chat-completion requests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+STAGES = {"extract_logic": "extract", "check_fit": "fit", "draft_actions": "actions"}
+
+
+def reply(content: str | None, finish_reason: str = "stop", refusal: str | None = None) -> dict:
+    return {"kind": "reply", "content": content, "finish_reason": finish_reason, "refusal": refusal}
+
+
+def status(code: int, message: str = "scripted error", headers: dict | None = None) -> dict:
+    return {"kind": "status", "code": code, "message": message, "headers": headers or {}}
+
+
+def hang(seconds: float, then: dict | None = None) -> dict:
+    """Wait before answering (longer than the client's timeout, to make one)."""
+    return {"kind": "hang", "seconds": seconds, "then": then}
+
+
+@dataclass
+class Request:
+    path: str
+    body: dict
+    headers: dict
+    time: float
+
+    @property
+    def mode(self) -> str:
+        if self.body.get("tools"):
+            return "tools"
+        return (self.body.get("response_format") or {}).get("type", "text")
+
+    @property
+    def stage(self) -> str | None:
+        return stage_of(self.body)
+
+
+def stage_of(body: dict) -> str | None:
+    system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
+    return next((stage for pid, stage in STAGES.items() if pid in system), None)
+
+
+def artifact_responder(replies: dict[str, dict | str], probe: dict | None = None) -> Callable[[dict], dict]:
+    """Answer each stage with its JSON (dict or text), shaped for the request's mode."""
+    def respond(body: dict) -> dict:
+        stage = stage_of(body)
+        data = replies.get(stage) if stage else (probe or {"ok": True})
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        if not body.get("tools") and not body.get("response_format"):
+            text = f"Here is the JSON you asked for.\n\n```json\n{text}\n```\n"
+        return reply(text)
+    return respond
+
+
+@dataclass
+class FakeServer:
+    responder: Callable[[dict], dict] | None = None
+    latency: float = 0.0
+    reject: set = field(default_factory=set)
+    models: tuple = ("m",)
+    script: list = field(default_factory=list)
+    log: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                server._record(self, {})
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                server._record(self, body)
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                if server.latency:
+                    time.sleep(server.latency)
+                self._behave(server._next(body), body)
+
+            def _behave(self, b: dict, body: dict):
+                if b["kind"] == "hang":
+                    time.sleep(b["seconds"])
+                    return self._behave(b["then"] or server._default(body), body)
+                if b["kind"] == "status":
+                    return self._send(b["code"], {"error": {"message": b["message"], "type": "scripted"}},
+                                      b["headers"])
+                self._send(200, server._completion(b, body))
+
+            def _send(self, code: int, payload: dict, headers: dict | None = None):
+                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing to do
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "FakeServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    @property
+    def chats(self) -> list[Request]:
+        with self._lock:
+            return [r for r in self.log if r.path.rstrip("/").endswith("/chat/completions")]
+
+    @property
+    def count(self) -> int:
+        return len(self.chats)
+
+    # ---- behaviour ---------------------------------------------------------------------------
+    def _record(self, handler, body: dict) -> None:
+        with self._lock:
+            self.log.append(Request(handler.path, body, dict(handler.headers), time.time()))
+
+    def _next(self, body: dict) -> dict:
+        mode = Request("", body, {}, 0).mode
+        if mode in self.reject:
+            return status(400, f"This response_format type is unavailable now ({mode})")
+        if mode == "json_object" and "json" not in json.dumps(body.get("messages", [])).lower():
+            # DashScope and DeepSeek refuse JSON mode unless a message says "json"
+            return status(400, "'messages' must contain the word 'json' in some form")
+        with self._lock:
+            item = self.script.pop(0) if self.script else None
+        if item is None:
+            return self._default(body)
+        return item(body) if callable(item) else item
+
+    def _default(self, body: dict) -> dict:
+        if self.responder is None:
+            return reply('{"ok": true}')
+        return self.responder(body)
+
+    def _completion(self, b: dict, body: dict) -> dict:
+        content = b["content"]
+        message: dict = {"role": "assistant", "content": content, "refusal": b.get("refusal")}
+        finish = b["finish_reason"]
+        if body.get("tools") and content is not None and finish == "stop":
+            name = body["tools"][0]["function"]["name"]
+            message = {"role": "assistant", "content": None,
+                       "tool_calls": [{"id": "call_1", "type": "function",
+                                       "function": {"name": name, "arguments": content}}]}
+            finish = "tool_calls"
+        prompt = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 3
+        out = len(content or "") // 3
+        return {"id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model"), "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}}
