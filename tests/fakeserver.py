@@ -9,7 +9,7 @@ Each chat request first meets the server's fixed properties (`reject`: structure
 modes it answers with 400, `latency`: seconds before every reply), then takes the next item
 of `script` if any, else asks `responder(body)`. A behaviour is a dict made by `reply`,
 `status` or `hang`, or a callable body -> behaviour. `log` keeps every request (path, body,
-headers, time); `count` is the number of chat-completion requests.
+headers with lower-case names, time); `count` is the number of chat-completion requests.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class FakeServer:
     # ---- behaviour ---------------------------------------------------------------------------
     def _record(self, handler, body: dict) -> None:
         with self._lock:
-            self.log.append(Request(handler.path, body, dict(handler.headers), time.time()))
+            self.log.append(Request(handler.path, body, {k.lower(): v for k, v in handler.headers.items()}, time.time()))
 
     def _next(self, body: dict) -> dict:
         mode = Request("", body, {}, 0).mode
