@@ -110,6 +110,8 @@ class OfflineEngine:
             mode, why = "adapt", t(lang, "m_adapt_analog", names=names(via_analog))
         elif partial:
             mode, why = "adapt", t(lang, "m_adapt")
+        elif unknown and not any(f.status == "present" for f in nec):
+            mode, why = "adapt", t(lang, "m_adapt_unverified")
         else:
             helpful = [f for f in factors if f.necessity == "helpful"]
             helpful_ok = sum(f.status == "present" for f in helpful) >= len(helpful) / 2
