@@ -349,6 +349,11 @@ def batch(
     lang: LangOpt = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
     cases: CasesOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    provider: ProviderOpt = None,
+    prompts: PromptsOpt = None,
+    no_cache: NoCacheOpt = False,
 ):
     """Memos for many pairs, resumable, then index.md, summary.csv and a heatmap comparing the targets."""
     from .batch import plan_from_args, read_plan, run_batch
@@ -370,7 +375,9 @@ def batch(
     if lang is not None and lang not in ("zh", "en"):
         raise InputError(f"--lang must be zh or en, not '{lang}'")
     limits = _rate_limits(rpm, tpm)
-    make = functools.partial(make_engine, engine)
+    # one engine per worker thread (built on demand), all from the same options
+    make = functools.partial(make_engine, engine, model=model, base_url=base_url, provider=provider,
+                             prompts=prompts, no_cache=no_cache or None)
     result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
                        rpm=limits[0], tpm=limits[1], max_cost=max_cost, force=force, reporter=RichReporter())
     for line in summary_lines(result, output):
@@ -403,6 +410,11 @@ def compare(
     lang: LangOpt = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
     cases: CasesOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    provider: ProviderOpt = None,
+    prompts: PromptsOpt = None,
+    no_cache: NoCacheOpt = False,
 ):
     """Print the mechanisms × targets matrix of transfer modes and scores; writes no memos."""
     from .batch import plan_from_args
@@ -412,7 +424,9 @@ def compare(
     pairs = plan_from_args(lib, source, targets or [], all_targets)
     src = lib.load(pairs[0].source).place
     lang = _lang(lang, src)
-    matrix = compare_fits(lib, src.id, [p.target for p in pairs], make_engine(engine), lang)
+    eng = make_engine(engine, model=model, base_url=base_url, provider=provider, prompts=prompts,
+                      no_cache=no_cache or None)
+    matrix = compare_fits(lib, src.id, [p.target for p in pairs], eng, lang)
     print_matrix(matrix, lang)
 
 
