@@ -527,6 +527,26 @@ _SUMMARY = {
 }
 
 
+_LOGIC_CHECKS: dict[tuple, tuple[CaseLogic, "_Checker"]] = {}
+
+
+def _logic_checked(logic: CaseLogic, places: dict[str, S.Place], names) -> "_Checker":
+    """The stage-1 check, once per logic: a batch verifies one source's logic against N targets,
+    and the logic's hundreds of figures are most of the work. The entry holds the logic itself,
+    so its id cannot be reused while cached."""
+    source = places.get(logic.source)
+    key = (id(logic), id(source), id(names))
+    hit = _LOGIC_CHECKS.get(key)
+    if hit is not None and hit[0] is logic:
+        return hit[1]
+    c = _Checker({logic.source: source} if source is not None else places, names)
+    _check_into(c, logic, None)
+    if len(_LOGIC_CHECKS) >= 8:
+        _LOGIC_CHECKS.pop(next(iter(_LOGIC_CHECKS)))
+    _LOGIC_CHECKS[key] = (logic, c)
+    return c
+
+
 def verify_memo(memo: Memo, places: dict[str, S.Place], names: Iterable[Iterable[str]] | None = None) -> Report:
     """Check every artifact of `memo` against `places` (id -> Place; the source and the target).
 
@@ -534,7 +554,10 @@ def verify_memo(memo: Memo, places: dict[str, S.Place], names: Iterable[Iterable
     (default: `library_names()`, the case library and the confusable names). The report's summary is in the memo's language.
     """
     c = _Checker(places, names)
-    _check_into(c, memo.logic, None)
+    done = _logic_checked(memo.logic, places, names)
+    c.findings.extend(done.findings)
+    for k in ("claims", "claims_cited", "numbers", "numbers_supported"):
+        setattr(c, k, getattr(done, k))
     _check_into(c, memo.fit, memo.logic)
     _check_into(c, memo.plan, memo.logic)
     kinds: dict[str, int] = {}
