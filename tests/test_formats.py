@@ -177,7 +177,7 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
 
     # the same sections, in the same order, as the Markdown memo
     assert [s["id"] for s in dom.all("section")] == [
-        "bottom_line", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
+        "bottom_line", "problem", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
         "risks", "gaps", "appendix", "verification", "run_record"]
     assert h2s(r.stdout) == md_headings(md)
 
@@ -385,7 +385,7 @@ def test_terminal_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
     args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC)
     coloured = _on_a_terminal(*args, env={}, cwd=tmp_path)
     assert "\x1b[" in coloured
-    matrix = coloured[coloured.index("5. 适配矩阵"):coloured.index("6. 不应照搬")]
+    matrix = coloured[coloured.index(". 适配矩阵"):coloured.index(". 不应照搬")]
     assert "┏" in matrix and "不宜迁移" in matrix  # a drawn table with the verdicts
     # the avoid verdict is drawn in its colour (#cf222e; rich may map it to the nearest ANSI red)
     verdict = matrix[:matrix.index("不宜迁移")]

@@ -35,7 +35,7 @@ def test_fresh_run_prints_the_full_memo(tmp_path):
     assert out.startswith("# 经验借鉴可行性备忘录：锦江区能从醴陵市学什么")
     headings = [line for line in out.splitlines() if line.startswith("## ")]
     assert [h.split(". ", 1)[1] for h in headings] == [
-        "结论先行", "背景对照", "来源地发展逻辑（按阶段）", "机制卡片", "适配矩阵",
+        "结论先行", "目标地自身的问题", "背景对照", "来源地发展逻辑（按阶段）", "机制卡片", "适配矩阵",
         "不应照搬的内容及原因", "行动表", "风险", "证据缺口与核实步骤", "证据附录", "核验报告", "运行记录"]
     assert "[liling/" in out and "[jinjiang:indicators." in out
     assert "liling → jinjiang" in r.stderr  # status goes to stderr, the memo alone to stdout

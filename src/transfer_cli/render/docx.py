@@ -342,6 +342,12 @@ class _Writer:
         for c in self.v["bottom_line"]:
             self.bullet(c)
 
+    def problem(self):
+        for c in self.v["problem"]:
+            self.bullet(c)
+        if not self.v["problem"]:
+            self.bullet(text=self.L["no_problem"])
+
     def context(self):
         v, L = self.v, self.L
         t = self.table([L["indicator"], v["source_name"], v["target_name"]], widths=(40, 63, 63))

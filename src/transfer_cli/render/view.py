@@ -18,7 +18,7 @@ from ..i18n import LABELS, admin_level, t
 
 CARD_FIGURES = 6
 _YEAR = re.compile(r"(1[89]\d\d|20\d\d)")
-SECTION_ORDER = ("bottom_line", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
+SECTION_ORDER = ("bottom_line", "problem", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
                  "risks", "gaps", "appendix", "verification", "run_record")
 
 # One palette for every format (HTML, Word, terminal): a strong colour for text and borders and a
@@ -145,6 +145,7 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
                    source_level=admin_level(lang, source.admin_level),
                    target_level=admin_level(lang, target.admin_level), engine=run.engine),
         "overall_score": fit.overall_score,
+        "problem": _problem(target, lang),
         "bottom_line": [claim(c) for c in fit.bottom_line] + _top_actions(plan, fit, lang),
         "context": [r.model_dump() for r in fit.context],
         "source_name": source.name(lang), "target_name": target.name(lang),
@@ -165,6 +166,15 @@ def _shade(x) -> str:
 
 def _count_text(c: dict[str, int]) -> str:
     return f"{c['present']}/{c['partial'] + c['analog']}/{c['absent']}/{c['unknown']}"
+
+
+def _problem(target: S.Place, lang: str) -> list[dict]:
+    """The target's own problems, from its profile: the question a lesson must answer (Rose, PDIA)."""
+    out = []
+    for i, c in enumerate(target.challenges):
+        cites = [f"{target.id}/{n}" for n in c.notes] or [f"{target.id}:challenges[{i}]"]
+        out.append(claim(Claim(text=S.text(c.text, lang), cites=cites)))
+    return out
 
 
 def _top_actions(plan, fit, lang: str) -> list[dict]:
