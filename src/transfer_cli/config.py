@@ -89,13 +89,13 @@ def read_files() -> dict:
         for name, prof in (data.get("providers") or {}).items():
             if not isinstance(prof, dict):
                 raise InputError(f"{path}: providers.{name}: must be a table")
+            if "api_key" in prof:
+                raise InputError(f"{path}: providers.{name}: put the key in an environment variable "
+                                 "and name it with api_key_env")
             unknown = set(prof) - PROFILE_KEYS
             if unknown:
                 raise InputError(f"{path}: providers.{name}: unknown key '{sorted(unknown)[0]}' "
                                  f"(known: {', '.join(sorted(PROFILE_KEYS))})")
-            if "api_key" in prof:
-                raise InputError(f"{path}: providers.{name}: put the key in an environment variable "
-                                 "and name it with api_key_env")
             merged["providers"].setdefault(name, {}).update(prof)
         for k, v in data.items():
             if k != "providers":
