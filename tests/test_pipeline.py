@@ -128,3 +128,12 @@ def test_a_source_without_mechanisms_is_a_clear_error_offline(tmp_path):
     r = run_cli("analyze", "gamma", "beta", "--cases", SYNTHETIC, cwd=tmp_path)
     assert r.returncode == 2
     assert "needs authored mechanisms" in r.stderr and "--engine llm" in r.stderr
+
+
+def test_saved_memo_honours_the_umask(tmp_path):
+    r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "-o", "memo.md", cwd=tmp_path)
+    assert r.returncode == 0
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "memo.md").stat().st_mode & 0o777 == 0o666 & ~mask
