@@ -172,14 +172,19 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
 
 
 def _cache_key(files: list[Path]) -> str | None:
-    from . import __version__
-    h = hashlib.sha256(f"{__version__}\0".encode())
+    # the code that shapes a Place is part of the key: a changed schema never meets an old pickle
+    h = hashlib.sha256()
+    for code in _SHAPING_CODE:
+        h.update(code.read_bytes())
     try:
         for f in files:
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     except OSError:
         return None  # let the full loader report the missing file
     return h.hexdigest()
+
+
+_SHAPING_CODE = tuple(Path(__file__).parent / n for n in ("schema.py", "vocabulary.py", "loader.py"))
 
 
 def _cache_path(key: str) -> Path:

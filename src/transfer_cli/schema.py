@@ -40,6 +40,11 @@ class Bilingual(Strict):
         return self
 
 
+def _vocab_list(*fields: str, known, what: str):
+    """A field validator checking every item of list fields against a vocabulary."""
+    return field_validator(*fields)(lambda cls, v: [_vocab(x, known, what) for x in v])
+
+
 # A text field is either a plain string (written in the file's language) or {zh:, en:}.
 Text = Union[str, Bilingual]
 
@@ -158,10 +163,7 @@ class AssetCond(Strict):
 class AdminCond(Strict):
     admin_level_in: list[str] = Field(min_length=1)
 
-    @field_validator("admin_level_in")
-    @classmethod
-    def _levels(cls, v):
-        return [_vocab(x, V.ADMIN_LEVELS, "admin level") for x in v]
+    _levels = _vocab_list("admin_level_in", known=V.ADMIN_LEVELS, what="admin level")
 
 
 class PowerCond(Strict):
@@ -221,15 +223,8 @@ class Analog(Strict):
     industries: list[str] = []
     assets: list[str] = []
 
-    @field_validator("industries")
-    @classmethod
-    def _ind(cls, v):
-        return [_vocab(x, V.INDUSTRY_TAGS, "industry tag") for x in v]
-
-    @field_validator("assets")
-    @classmethod
-    def _ast(cls, v):
-        return [_vocab(x, V.ASSET_KINDS, "asset kind") for x in v]
+    _ind = _vocab_list("industries", known=V.INDUSTRY_TAGS, what="industry tag")
+    _ast = _vocab_list("assets", known=V.ASSET_KINDS, what="asset kind")
 
 
 class SupportFactor(Strict):
@@ -271,15 +266,8 @@ class Mechanism(Strict):
     _what = field_validator("what_is_transferred")(
         lambda cls, v: _vocab(v, V.TRANSFER_OBJECTS, "transfer object"))
 
-    @field_validator("kpis")
-    @classmethod
-    def _kpis(cls, v):
-        return [_vocab(x, V.INDICATORS, "indicator key") for x in v]
-
-    @field_validator("lever_powers")
-    @classmethod
-    def _powers(cls, v):
-        return [_vocab(x, V.POWERS, "power") for x in v]
+    _kpis = _vocab_list("kpis", known=V.INDICATORS, what="indicator key")
+    _powers = _vocab_list("lever_powers", known=V.POWERS, what="power")
 
 
 class Lesson(Strict):
