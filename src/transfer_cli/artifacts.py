@@ -206,3 +206,24 @@ class Memo(Model):
     fit: FitAssessment
     plan: ActionPlan
     run: RunRecord
+
+
+# Where an artifact's dump holds citations: lists of them, and single ones.
+CITE_LISTS = ("cites", "evidence")
+CITE_FIELDS = ("cite", "baseline_cite", "source_cite", "target_cite")
+
+
+def cites_in(x, seen: dict[str, None]) -> dict[str, None]:
+    """Adds every citation string in an artifact dump (model_dump()) to `seen`, in first-seen order."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k in CITE_LISTS and isinstance(v, list):
+                seen.update((c, None) for c in v if isinstance(c, str))
+            elif k in CITE_FIELDS and isinstance(v, str):
+                seen[v] = None
+            else:
+                cites_in(v, seen)
+    elif isinstance(x, list):
+        for v in x:
+            cites_in(v, seen)
+    return seen

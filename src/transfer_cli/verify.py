@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Iterator
@@ -35,8 +37,9 @@ from typing import Iterable, Iterator
 from pydantic import BaseModel
 
 from . import schema as S
-from .artifacts import ActionPlan, CaseLogic, FitAssessment, Memo
+from .artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, Memo, cites_in
 from .conditions import asset_path, resolve_field
+from .identity import ByIdentity
 from .numbers import Quantity, figures, quantity
 from .stages import evaluate_conditions, file_hashes
 
@@ -86,6 +89,7 @@ class Content:
     """The figures and texts of one cited input (or of a whole place)."""
     quantities: list[tuple[Quantity, str]] = field(default_factory=list)  # (figure, where in the inputs)
     texts: list[str] = field(default_factory=list)
+    _index: tuple | None = field(default=None, repr=False, compare=False)
 
     def add(self, obj, origin: str) -> None:
         if isinstance(obj, (S.Indicator, S.Figure)):
@@ -107,17 +111,111 @@ class Content:
         self.quantities.extend(other.quantities)
         self.texts.extend(other.texts)
 
+    def _near(self, attr: str, x: float) -> Iterable[tuple[Quantity, str]]:
+        """The quantities whose `attr` (value or mantissa) may be isclose to x, in input order.
+
+        A whole place states thousands of figures and a memo asks for hundreds: a sorted index
+        turns each linear scan into a bisection. Callers still apply the exact test."""
+        qs = self.quantities
+        if len(qs) < 32:
+            return qs
+        if self._index is None or self._index[0] != len(qs):  # the lists only grow
+            by = {a: sorted((getattr(p, a), i) for i, (p, _) in enumerate(qs) if getattr(p, a) == getattr(p, a))
+                  for a in ("value", "mantissa")}  # NaN matches nothing and would break the order
+            self._index = (len(qs), {a: ([k for k, _ in v], [i for _, i in v]) for a, v in by.items()})
+        keys, idx = self._index[1][attr]
+        lo, hi = sorted((x * (1 - 2e-9), x * (1 + 2e-9)))  # wider than isclose's rel_tol=1e-9
+        return [qs[i] for i in sorted(idx[bisect_left(keys, lo):bisect_right(keys, hi)])]
+
     def find(self, q: Quantity) -> str | None:
         """Where the inputs state q (up to three places), or None."""
-        hits = list(dict.fromkeys(o for p, o in self.quantities if q.same_as(p)))
-        return ", ".join(hits[:3]) or None
+        return ", ".join(self.hits(q)[:3]) or None
+
+    def hits(self, q: Quantity) -> list[str]:
+        return list(dict.fromkeys(o for p, o in self._near("value", q.value) if q.same_as(p)))
 
     def same_digits(self, q: Quantity) -> tuple[Quantity, str] | None:
         # 5 家 vs some 5 个 elsewhere says nothing: only distinctive digits hint at a unit slip
         if q.mantissa < 10 and q.mantissa == int(q.mantissa):
             return None
-        return next(((p, o) for p, o in self.quantities
+        return next(((p, o) for p, o in self._near("mantissa", q.mantissa)
                      if math.isclose(q.mantissa, p.mantissa, rel_tol=1e-9) and not q.same_as(p)), None)
+
+
+class _Joined:
+    """Several Contents read as one, in order, without copying them (a memo's two places)."""
+
+    def __init__(self, parts: list[Content]):
+        self.parts = parts
+
+    def find(self, q: Quantity) -> str | None:
+        return ", ".join(list(dict.fromkeys(o for c in self.parts for o in c.hits(q)))[:3]) or None
+
+    def same_digits(self, q: Quantity) -> tuple[Quantity, str] | None:
+        return next((hit for c in self.parts if (hit := c.same_digits(q)) is not None), None)
+
+
+class _PlaceContent:
+    """What one place file says, per cite and as a whole. Shared by every memo with this place as
+    an input: a batch cites the same source notes for each of its targets."""
+
+    def __init__(self, pid: str, place: S.Place):
+        self.pid, self.place = pid, place
+        self.cited: dict[str, Content | None] = {}
+        self.resolved: dict[str, tuple[object | None, str | None]] = {}
+        self._all: Content | None = None
+
+    def everything(self) -> Content:
+        if self._all is None:
+            p, pid, c = self.place, self.pid, Content()
+            for n in p.notes:
+                c.add(n, f"{pid}/{n.id}")
+            for k, ind in p.indicators.items():
+                c.add(ind, f"{pid}:indicators.{k}")
+            for a in p.assets:
+                c.add(a, f"{pid}:{asset_path(p, a)}")
+            for i, ch in enumerate(p.challenges):
+                c.add(ch, f"{pid}:challenges[{i}]")
+            for pw in p.powers:
+                c.add(pw, f"{pid}:powers.{pw.power}")
+            for m in p.mechanisms:
+                c.add(m, f"{pid}'s mechanism {m.id}")
+            for x in (p.industries, p.negative_lessons, p.summary, p.names, p.parent):
+                c.add(x, f"{pid}'s place file")
+            self._all = c
+        return self._all
+
+
+_PLACE_CONTENT = ByIdentity()
+
+
+def _place_content(pid: str, place: S.Place) -> _PlaceContent:
+    """The content of `place` (cited as `pid`), shared by every memo that has it as an input."""
+    by_pid = _PLACE_CONTENT.get((place,), dict)
+    if pid not in by_pid:
+        by_pid[pid] = _PlaceContent(pid, place)
+    return by_pid[pid]
+
+
+def _sep(cite: str) -> int:
+    """Where the place id ends in `place/NOTE` or `place:field`; -1 when neither."""
+    return min((i for i in (cite.find("/"), cite.find(":")) if i > 0), default=-1)
+
+
+def _resolve_in(place: S.Place, pid: str, cite: str, sep: int) -> tuple[object | None, str | None]:
+    rest = cite[sep + 1:]
+    if cite[sep] == "/":
+        note = place.note(rest)
+        if note is None:
+            hint = difflib.get_close_matches(rest, [n.id for n in place.notes], n=1, cutoff=0.6)
+            return None, f"note '{cite}' does not exist" + (f"; did you mean '{pid}/{hint[0]}'?" if hint else "")
+        return note, None
+    value = resolve_field(place, rest)
+    if value is None and rest in place.sources:
+        value = place.sources[rest]
+    if value is None:
+        return None, f"field '{cite}' does not exist in {pid}'s profile"
+    return value, None
 
 
 class Inputs:
@@ -125,65 +223,52 @@ class Inputs:
 
     def __init__(self, places: dict[str, S.Place]):
         self.places = places
-        self._cache: dict[str, Content | None] = {}
-        self._all: Content | None = None
+        self._shared = {pid: _place_content(pid, p) for pid, p in places.items() if p is not None}
+        self._cited: dict[tuple[str, ...], Content] = {}
 
     def resolve(self, cite: str) -> tuple[object | None, str | None]:
         """(the cited object, None) or (None, why it does not resolve)."""
-        sep = min((i for i in (cite.find("/"), cite.find(":")) if i > 0), default=-1)
+        sep = _sep(cite)
         if sep < 0:
             return None, f"'{cite}' is neither place/NOTE nor place:field"
-        pid, rest = cite[:sep], cite[sep + 1:]
-        place = self.places.get(pid)
-        if place is None:
+        pid = cite[:sep]
+        shared = self._shared.get(pid)
+        if shared is None:
             return None, f"'{cite}': '{pid}' is not an input of this memo ({', '.join(self.places)})"
-        if cite[sep] == "/":
-            note = place.note(rest)
-            if note is None:
-                hint = difflib.get_close_matches(rest, [n.id for n in place.notes], n=1, cutoff=0.6)
-                return None, f"note '{cite}' does not exist" + (f"; did you mean '{pid}/{hint[0]}'?" if hint else "")
-            return note, None
-        value = resolve_field(place, rest)
-        if value is None and rest in place.sources:
-            value = place.sources[rest]
-        if value is None:
-            return None, f"field '{cite}' does not exist in {pid}'s profile"
-        return value, None
+        hit = shared.resolved.get(cite)
+        if hit is None:
+            hit = shared.resolved[cite] = _resolve_in(shared.place, pid, cite, sep)
+        return hit
+
+    def _one(self, cite: str) -> Content | None:
+        """The content of one cite; a cite resolves within the one place it names, so it is kept there."""
+        sep = _sep(cite)
+        shared = self._shared.get(cite[:sep]) if sep > 0 else None
+        if shared is None:
+            return None  # not a cite of this memo's places: nothing to read
+        if cite not in shared.cited:
+            obj, _ = self.resolve(cite)
+            got = None
+            if obj is not None:
+                got = Content()
+                got.add(obj, cite)
+            shared.cited[cite] = got
+        return shared.cited[cite]
 
     def content(self, cites: Iterable[str]) -> Content:
-        out = Content()
-        for c in dict.fromkeys(cites):
-            if c not in self._cache:
-                obj, _ = self.resolve(c)
-                got = None
-                if obj is not None:
-                    got = Content()
-                    got.add(obj, c)
-                self._cache[c] = got
-            if self._cache[c] is not None:
-                out.extend(self._cache[c])
+        key = tuple(cites)
+        out = self._cited.get(key)
+        if out is None:
+            out = self._cited[key] = Content()
+            for c in dict.fromkeys(key):
+                got = self._one(c)
+                if got is not None:
+                    out.extend(got)
         return out
 
-    def everything(self) -> Content:
+    def everything(self) -> _Joined:
         """Every figure in either place file, labelled with where it sits."""
-        if self._all is None:
-            self._all = Content()
-            for pid, p in self.places.items():
-                for n in p.notes:
-                    self._all.add(n, f"{pid}/{n.id}")
-                for k, ind in p.indicators.items():
-                    self._all.add(ind, f"{pid}:indicators.{k}")
-                for a in p.assets:
-                    self._all.add(a, f"{pid}:{asset_path(p, a)}")
-                for i, ch in enumerate(p.challenges):
-                    self._all.add(ch, f"{pid}:challenges[{i}]")
-                for pw in p.powers:
-                    self._all.add(pw, f"{pid}:powers.{pw.power}")
-                for m in p.mechanisms:
-                    self._all.add(m, f"{pid}'s mechanism {m.id}")
-                for x in (p.industries, p.negative_lessons, p.summary, p.names, p.parent):
-                    self._all.add(x, f"{pid}'s place file")
-        return self._all
+        return _Joined([s.everything() for s in self._shared.values()])
 
 
 # ---- place names ----------------------------------------------------------------------------
@@ -289,9 +374,9 @@ def _cite_paths(data, path: str) -> Iterator[tuple[str, str]]:
     """(where, cite) for every citation in an artifact dump."""
     if isinstance(data, dict):
         for k, v in data.items():
-            if k in ("cites", "evidence") and isinstance(v, list):
+            if k in CITE_LISTS and isinstance(v, list):
                 yield from ((f"{path}.{k}[{i}]", c) for i, c in enumerate(v) if isinstance(c, str))
-            elif k in ("cite", "baseline_cite", "source_cite", "target_cite") and isinstance(v, str):
+            elif k in CITE_FIELDS and isinstance(v, str):
                 yield f"{path}.{k}", v
             else:
                 yield from _cite_paths(v, f"{path}.{k}")
@@ -319,18 +404,22 @@ class _Checker:
     # -- any artifact ------------------------------------------------------------------------
     def artifact(self, art, prefix: str, source: str | None, target: str | None) -> None:
         data = art.model_dump()
-        bad: set[str] = set()
-        for where, cite in _cite_paths(data, prefix):
-            _, why = self.inputs.resolve(cite)
-            if why:
-                bad.add(cite)
-                self.add("citation", where, why)
+        bad = {c for c in cites_in(data, {}) if self.inputs.resolve(c)[1]}
+        if bad:  # only then the walk that says where each one sits
+            for where, cite in _cite_paths(data, prefix):
+                _, why = self.inputs.resolve(cite)
+                if why:
+                    self.add("citation", where, why)
         self._count_claims(data, bad)
         self._readings(data, prefix, target)
         allowed = self._allowed_names(source, target)
+        # one search for all the names that would need a look; most texts name none of them
+        others = sorted((n for n in self.spellings if n not in allowed), key=len, reverse=True)
+        mention = re.compile("|".join(map(re.escape, others))) if others else None
         for t in _texts(data, prefix, [], target):
             self._numbers(t)
-            self._entities(t, allowed)
+            if mention is not None and mention.search(t.text):
+                self._entities(t, allowed)
         for i, m in enumerate(data.get("mechanisms", []) if isinstance(art, CaseLogic) else []):
             for j, fig in enumerate(m["figures"]):
                 self._figure(fig, f"{prefix}.mechanisms[{i}].figures[{j}]")
@@ -527,24 +616,19 @@ _SUMMARY = {
 }
 
 
-_LOGIC_CHECKS: dict[tuple, tuple[CaseLogic, "_Checker"]] = {}
+_LOGIC_CHECKS = ByIdentity()
 
 
 def _logic_checked(logic: CaseLogic, places: dict[str, S.Place], names) -> "_Checker":
     """The stage-1 check, once per logic: a batch verifies one source's logic against N targets,
-    and the logic's hundreds of figures are most of the work. The entry holds the logic itself,
-    so its id cannot be reused while cached."""
+    and the logic's hundreds of figures are most of the work."""
     source = places.get(logic.source)
-    key = (id(logic), id(source), id(names))
-    hit = _LOGIC_CHECKS.get(key)
-    if hit is not None and hit[0] is logic:
-        return hit[1]
-    c = _Checker({logic.source: source} if source is not None else places, names)
-    _check_into(c, logic, None)
-    if len(_LOGIC_CHECKS) >= 8:
-        _LOGIC_CHECKS.pop(next(iter(_LOGIC_CHECKS)))
-    _LOGIC_CHECKS[key] = (logic, c)
-    return c
+
+    def check() -> _Checker:
+        c = _Checker({logic.source: source} if source is not None else places, names)
+        _check_into(c, logic, None)
+        return c
+    return _LOGIC_CHECKS.get((logic, source, names), check)
 
 
 def verify_memo(memo: Memo, places: dict[str, S.Place], names: Iterable[Iterable[str]] | None = None) -> Report:
