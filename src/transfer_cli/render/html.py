@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .markdown import TEMPLATES
+from .markdown import TEMPLATES, view_environment
 from .view import MODE_COLOURS, STATUS_COLOURS, STATUS_SYMBOLS, build_view
 
 _WEB_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
@@ -32,7 +32,7 @@ def environment():
         """`code` spans in generated labels; the text is escaped before any tag is added."""
         return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+    env = view_environment()(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters["ticks"] = ticks
     env.tests["web_url"] = _is_web_url

@@ -16,9 +16,29 @@ def _cell(value) -> str:
 
 
 @lru_cache(maxsize=1)
+def view_environment():
+    """The jinja2.Environment class for templates that read the view (plain dicts)."""
+    import jinja2
+    dict_attrs = frozenset(dir(dict))
+
+    class ViewEnvironment(jinja2.Environment):
+        # `v.title` is an item of a dict. Jinja tries the attribute first and takes the item after an
+        # AttributeError, thousands of times per memo; where dict has no such attribute the item is
+        # what jinja would return anyway, so look it up first.
+        def getattr(self, obj, attribute):
+            if type(obj) is dict and attribute not in dict_attrs:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    pass
+            return super().getattr(obj, attribute)
+    return ViewEnvironment
+
+
+@lru_cache(maxsize=1)
 def environment():
     import jinja2
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
+    env = view_environment()(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, autoescape=False,
                              bytecode_cache=bytecode_cache())
     env.filters["cell"] = _cell

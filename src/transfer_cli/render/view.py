@@ -12,9 +12,10 @@ import re
 from typing import Any
 
 from .. import schema as S
-from ..artifacts import Claim, Memo
+from ..artifacts import Claim, Memo, cites_in
 from ..conditions import fmt_number, resolve_field
 from ..i18n import LABELS, admin_level, t
+from ..identity import ByIdentity
 
 CARD_FIGURES = 6
 _YEAR = re.compile(r"(1[89]\d\d|20\d\d)")
@@ -204,22 +205,14 @@ def _count(f, necessity: str) -> dict[str, int]:
 
 def all_cites(memo: Memo) -> list[str]:
     """Every citation string in the memo's artifacts, in first-seen order."""
-    seen: dict[str, None] = {}
-
-    def walk(x):
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if k in ("cites", "evidence") and isinstance(v, list):
-                    seen.update((c, None) for c in v if isinstance(c, str))
-                elif k in ("cite", "baseline_cite", "source_cite", "target_cite") and isinstance(v, str):
-                    seen[v] = None
-                else:
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-    walk(memo.model_dump(exclude={"run"}))
+    # the logic's own part is the same for every target of a batch: walked once per logic
+    seen = dict(_LOGIC_CITES.get((memo.logic,), lambda: cites_in(memo.logic.model_dump(), {})))
+    for part in (memo.fit, memo.plan):
+        cites_in(part.model_dump(), seen)
     return list(seen)
+
+
+_LOGIC_CITES = ByIdentity()
 
 
 def _appendix(memo: Memo, places: dict[str, S.Place]) -> tuple[list[dict], dict[str, set]]:
