@@ -60,6 +60,46 @@ def stage_of(body: dict) -> str | None:
     return next((stage for pid, stage in STAGES.items() if pid in system), None)
 
 
+def data_of(body: dict) -> dict | None:
+    """The JSON between <<<DATA and DATA>>> in the request's first user message (the prompt's data block)."""
+    user = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"), "")
+    start, end = user.find("<<<DATA"), user.rfind("DATA>>>")
+    if start < 0 or end < start:
+        return None
+    try:
+        return json.loads(user[start + len("<<<DATA"):end])
+    except ValueError:
+        return None
+
+
+def target_of(body: dict) -> str | None:
+    """The target place id a fit/actions request is about (None for stage 1 and probes)."""
+    target = (data_of(body) or {}).get("target")
+    return target.get("id") if isinstance(target, dict) else None
+
+
+def per_target_responder(by_target: dict[str, dict], probe: dict | None = None) -> Callable[[dict], dict]:
+    """Answer each request with the replies of the target named in its data block (a batch's server).
+
+    Stage 1 has no target: every target's replies share the source's extract. A request for a
+    target with no replies gets a 500 and is noted in `respond.unknown`, so a test sees it.
+    """
+    shaped = {t: artifact_responder(r, probe) for t, r in by_target.items()}
+    first = next(iter(shaped.values()))
+    unknown: list = []
+
+    def respond(body: dict) -> dict:
+        target = target_of(body)
+        if target is None:
+            return first(body)
+        if target not in shaped:
+            unknown.append(target)
+            return status(500, f"no canned reply for target {target!r}")
+        return shaped[target](body)
+    respond.unknown = unknown
+    return respond
+
+
 def artifact_responder(replies: dict[str, dict | str], probe: dict | None = None) -> Callable[[dict], dict]:
     """Answer each stage with its JSON (dict or text), shaped for the request's mode."""
     def respond(body: dict) -> dict:
@@ -87,6 +127,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # TCP_NODELAY, as real servers set it: otherwise the body written after the headers waits
+            # for the client's delayed ACK, ~40 ms added to every reply
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output clean
                 pass

@@ -32,6 +32,11 @@ def replies(**kw) -> dict:
     return copy.deepcopy(canned(**kw))
 
 
+def batch_replies(source: str, targets, cases: str | None = None, lang: str = "zh") -> dict[str, dict]:
+    """{target: its canned replies}: what per_target_responder serves to a batch."""
+    return {t: canned(source, t, lang, cases) for t in targets}
+
+
 def llm_env(tmp_path: Path, **extra) -> dict:
     env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache"), "TRANSFER_CONFIG_DIR": str(tmp_path / "config"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),

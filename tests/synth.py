@@ -21,7 +21,7 @@ HOLDS = ["full", "partial", "none"]
 TEMPLATE = """\
 # Generated synthetic target {i}; not a real place.
 id: {pid}
-names: {{zh: 合成地{i}, en: Synthetic {i}}}
+names: {{zh: 合成地{code}, en: Synthetic {code}}}
 admin_level: {level}
 country: CN
 indicators:
@@ -40,12 +40,23 @@ sources:
 """
 
 
+def name_code(i: int) -> str:
+    """A, B, ..., Z, AA, ...: names carry no digits, which a memo would show as unsupported figures
+    (the verifier reads "合成地0人民政府" as the quantity 0人)."""
+    code = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        code = chr(65 + r) + code
+    return code
+
+
 def place_yaml(i: int, rng: random.Random, prefix: str = "t") -> str:
     inds = rng.sample(INDUSTRIES, rng.randint(1, 3))
     assets = rng.sample(ASSETS, rng.randint(1, 2))
     powers = rng.sample(POWERS, rng.randint(0, 3))
     return TEMPLATE.format(
-        i=i, pid=f"{prefix}{i:04d}", level=rng.choice(LEVELS), area=rng.randint(20, 3000),
+        i=i, code=name_code(i), pid=f"{prefix}{i:04d}", level=rng.choice(LEVELS), area=rng.randint(20, 3000),
         density=rng.randint(100, 20000), gdp=round(rng.uniform(50, 3000), 1),
         industries="\n".join(f"  - {{tag: {t}, name: {t}, weight: {rng.choice(WEIGHTS)}, sources: [s1]}}" for t in inds),
         assets="\n".join(f"  - {{id: a{k}, kind: {kind}, name: asset {k}, sources: [s1]}}"
