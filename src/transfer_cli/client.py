@@ -15,9 +15,11 @@ import json
 import random
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Callable
 
 from pydantic import BaseModel, ValidationError
@@ -49,11 +51,14 @@ class Reply:
     tokens_out: int = 0
 
 
+@lru_cache(maxsize=None)
 def strict_schema(model: type[BaseModel]) -> tuple[dict, bool]:
     """The model's JSON schema shaped for strict mode, and whether strict mode can carry it.
 
     Strict mode wants every property required and no additional properties; free-form objects
     (a factor's condition) cannot be expressed, so such a schema goes out non-strict.
+    Cached per model (pydantic takes ~8 ms to build it; a batch asks thousands of times): callers
+    only read it.
     """
     schema = model.model_json_schema()
     ok = True
@@ -134,6 +139,26 @@ def _validation_lines(e: ValidationError, limit: int = 15) -> list[str]:
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 
+_SDKS: dict = {}
+_SDKS_LOCK = threading.Lock()
+
+
+def _shared_sdk(api_key: str, endpoint: str, timeout: float):
+    """One SDK client per endpoint and key for the whole process, shared by a batch's workers.
+
+    Each client builds an SSL context (~50 ms of CPU loading the CA store) and its own connection
+    pool; the client is thread-safe, so sixteen workers need one of each, not sixteen.
+    """
+    key = (api_key, endpoint, timeout)
+    with _SDKS_LOCK:
+        sdk = _SDKS.get(key)
+        if sdk is None:
+            import openai
+            # max_retries=0: the loop in _send is the only retry policy
+            sdk = _SDKS[key] = openai.OpenAI(api_key=api_key, base_url=endpoint, max_retries=0, timeout=timeout)
+        return sdk
+
+
 class ModelClient:
     def __init__(self, settings: Settings, cache: Cache | None = None,
                  notify: Callable[[str], None] | None = None):
@@ -145,16 +170,14 @@ class ModelClient:
         self.usage = {"requests": 0, "cached": 0, "tokens_in": 0, "tokens_out": 0,
                       "cost": 0.0 if settings.prices else None}
         self._sdk = None
+        self._mode: str | None = None  # the endpoint's structured-output mode, once read or learnt
 
     # ---- transport ---------------------------------------------------------------------------
     def sdk(self):
         if self._sdk is None:
             if not self.s.api_key and self.s.endpoint == "https://api.openai.com/v1":
                 raise InputError(f"no API key: set {self.s.api_key_env} (or point --base-url at a local server)")
-            import openai
-            # max_retries=0: the loop in _send is the only retry policy
-            self._sdk = openai.OpenAI(api_key=self.s.api_key or "not-needed", base_url=self.s.endpoint,
-                                      max_retries=0, timeout=self.s.timeout)
+            self._sdk = _shared_sdk(self.s.api_key or "not-needed", self.s.endpoint, self.s.timeout)
         return self._sdk
 
     def fail(self, message: str, cls=TransferError):
@@ -222,14 +245,20 @@ class ModelClient:
         return req
 
     def complete(self, req: dict, mode: str) -> Reply:
-        key = request_key(self.s.endpoint, self.s.model, req)
+        # hashing ~100 KB of request is wasted work when nothing is cached (--no-cache)
+        key = request_key(self.s.endpoint, self.s.model, req) if self.cache.enabled else ""
         hit = self.cache.get(key)
         if hit is not None:
             self.usage["cached"] += 1
             return Reply(hit["text"], hit["finish_reason"])
         import openai
+        from openai.types.chat import ChatCompletion
+        body = {"model": self.s.model, **req}
         try:
-            resp = self._send(lambda: self.sdk().chat.completions.create(model=self.s.model, **req))
+            # the SDK's plain POST: create() would first walk and copy the whole request (~100 KB of
+            # messages and schema) to re-type it, ~1 ms of CPU per request that a batch's workers
+            # queue for; the reply is parsed into the same ChatCompletion
+            resp = self._send(lambda: self.sdk().post("/chat/completions", body=body, cast_to=ChatCompletion))
         except openai.APIStatusError as e:
             raise self._status_error(e, mode) from None
         if not getattr(resp, "choices", None):
@@ -263,7 +292,10 @@ class ModelClient:
         name = model.__name__
         schema, strict = strict_schema(model)
         auto = self.s.mode == "auto"
-        mode = (self.cache.mode_for(self.s.endpoint, self.s.model) or LADDER[0]) if auto else self.s.mode
+        if auto and self._mode is None:
+            self._mode = self.cache.mode_for(self.s.endpoint, self.s.model)
+        remembered = self._mode if auto else None
+        mode = (remembered or LADDER[0]) if auto else self.s.mode
         convo = list(messages)
         problems: list[str] = []
         for attempt in range(max_reasks + 1):
@@ -278,8 +310,9 @@ class ModelClient:
                     step = LADDER[LADDER.index(mode) + 1] if mode in LADDER else LADDER[1]
                     self.notify(f"{self.s.endpoint}: mode {mode} not accepted ({e}); trying {step}")
                     mode = step
-            if auto:
+            if auto and mode != remembered:  # a write per request would serialise a batch's workers on SQLite
                 self.cache.remember_mode(self.s.endpoint, self.s.model, mode)
+                remembered = self._mode = mode
             obj, problem, reask = self._judge(reply, model, mode)
             if obj is not None:
                 return obj, convo + [{"role": "assistant", "content": reply.text}]

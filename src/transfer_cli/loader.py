@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -50,12 +51,28 @@ class Loaded:
 
 def _display(path: Path) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
+    return _display_from(str(path), os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _display_from(shown: str, cwd: str) -> str:
+    # cached: a batch shows the source's files again for every target, and resolving costs an
+    # lstat per path component
+    path = Path(shown)
+    full = path.resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(full.relative_to(_resolved(cwd)))
     except ValueError:
-        if path.resolve().is_relative_to(BUNDLED.resolve()):
-            return "cases/" + str(path.resolve().relative_to(BUNDLED.resolve()))
+        bundled = _resolved(str(BUNDLED))
+        if full.is_relative_to(bundled):
+            return "cases/" + str(full.relative_to(bundled))
         return str(path)
+
+
+@lru_cache(maxsize=16)
+def _resolved(path: str) -> Path:
+    # resolving is an lstat per path component; a batch shows thousands of paths against the same two roots
+    return Path(path).resolve()
 
 
 def _fmt_path(parts: Iterable[Any]) -> str:

@@ -11,6 +11,7 @@ whatever findings remain — the memo's verification report lists them.
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from .. import evidence as E
@@ -26,6 +27,13 @@ from ..replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, pla
 from .offline import OfflineEngine, find_analog
 
 OUTPUT_RESERVE = 16_000  # tokens kept free for the reply when no max_output_tokens is configured
+
+
+@lru_cache(maxsize=None)
+def _schema_text(reply_model) -> str:
+    # built once per reply model: pydantic takes ~8 ms per schema, a batch renders thousands of prompts
+    import json
+    return json.dumps(reply_model.model_json_schema(), ensure_ascii=False, separators=(",", ":"))
 
 
 class LLMEngine:
@@ -166,10 +174,9 @@ class LLMEngine:
 
     def _render(self, stage: str, lang: str, data: dict, steer, reply_model, **variables) -> list[dict]:
         """The stage's messages, with notes selected by relevance when the whole data would not fit."""
-        import json
         prompt = self.prompts.for_stage(stage, lang)
         self._used[stage] = prompt
-        schema = json.dumps(reply_model.model_json_schema(), ensure_ascii=False, separators=(",", ":"))
+        schema = _schema_text(reply_model)
 
         def render(d):
             return prompt.render(data=data_block(E.dumps(d)), schema=schema, **variables)
