@@ -550,8 +550,8 @@ class BatchRunner:
                     reserve = 0.0
                     if self.max_cost is not None:
                         est = self.estimate_pair_cost(pair) if self.estimate_pair_cost else None
-                        if est is None and observed:
-                            est = max(observed)
+                        if observed:  # what pairs really cost corrects a pre-flight estimate that ran low
+                            est = max(est or 0.0, max(observed))
                         if est is None:
                             limit = 1  # no estimate yet: learn one pair's cost before going wide
                             est = 0.0

@@ -378,14 +378,28 @@ def batch(
     # one engine per worker thread (built on demand), all from the same options
     make = functools.partial(make_engine, engine, model=model, base_url=base_url, provider=provider,
                              prompts=prompts, no_cache=no_cache or None)
+    estimate = _pair_cost_estimate(lib, make, lang) if max_cost is not None else None
     result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
-                       rpm=limits[0], tpm=limits[1], max_cost=max_cost, force=force, reporter=RichReporter())
+                       rpm=limits[0], tpm=limits[1], max_cost=max_cost, force=force, reporter=RichReporter(),
+                       estimate_pair_cost=estimate)
     for line in summary_lines(result, output):
         print(line, file=sys.stderr)
     if result.interrupted and not result.budget_stopped:
         raise typer.Exit(130)
     if result.failed or result.budget_stopped:
         raise typer.Exit(1)
+
+
+def _pair_cost_estimate(lib, make, lang):
+    """--max-cost's pre-flight: each pair's cost estimated as `--dry-run` does, before it starts."""
+    from .dryrun import PairCostEstimator
+    from .errors import InputError
+    engine = make()
+    settings = getattr(engine, "settings", None)
+    if settings is not None and not settings.prices:
+        raise InputError(f"--max-cost needs prices for {settings.model}: add prices = {{ input = ..., output = ... }} "
+                         "(USD per million tokens) to the provider profile in the config file")
+    return PairCostEstimator(lib, engine, lang)
 
 
 def _rate_limits(rpm: Optional[float], tpm: Optional[float]) -> tuple[Optional[float], Optional[float]]:

@@ -87,3 +87,34 @@ def summary_lines(previews: list[StagePreview], settings) -> list[str]:
     lines.append(f"  total    ~{total_in:,} in, ~{total_out:,} out; estimated cost "
                  + (f"${cost:.4f}" if cost is not None else "unknown (no prices configured for this provider)"))
     return lines
+
+
+class PairCostEstimator:
+    """The pre-flight cost of one batch pair (stages 2 and 3), from the same prompts and stand-ins as
+    `--dry-run`: the batch's --max-cost checks it before starting a pair.
+
+    Returns None when it cannot say (a source with no authored mechanisms to stand in for stage 1);
+    the runner then learns from the pairs it has run. Raises nothing per pair: an estimate is advice.
+    """
+
+    def __init__(self, lib, engine, lang: str | None = None):
+        from .engines.offline import OfflineEngine
+        self.lib, self.engine, self.lang = lib, engine, lang
+        self._offline = OfflineEngine()
+        self._logic: dict[tuple[str, str], object] = {}  # stand-in stage-1 logic per source and language
+
+    def __call__(self, pair) -> float | None:
+        settings = getattr(self.engine, "settings", None)
+        if settings is None:
+            return 0.0  # the offline engine costs nothing
+        source = self.lib.load(pair.source).place
+        lang = self.lang or source.language
+        key = (pair.source, lang)
+        if key not in self._logic:
+            self._logic[key] = self._offline.extract(source, lang) if source.mechanisms else None
+        logic = self._logic[key]
+        if logic is None:
+            return None
+        target = self.lib.load(pair.target).place
+        stages = preview(self.engine, source, target, lang, logic)
+        return settings.cost(sum(p.tokens_in or 0 for p in stages), sum(p.tokens_out or 0 for p in stages))
