@@ -22,6 +22,7 @@ from .artifacts import (ActionPlan, CaseLogic, Claim, ContextRow, FitAssessment,
 from .conditions import Evaluation, evaluate, fmt_number
 from .errors import InputError
 from .i18n import admin_level, indicator_name, t
+from .identity import ByIdentity
 from .loader import Loaded, _display
 
 CONTEXT_KEYS = ("area", "population_resident", "population_registered", "population_density", "gdp",
@@ -80,13 +81,21 @@ def scale_differences(source: S.Place, target: S.Place, lang: str) -> list[Claim
 
 
 def evaluate_conditions(logic: CaseLogic, target: S.Place) -> dict[tuple[str, str], Evaluation]:
-    """(mechanism id, factor id) -> evaluation, for every factor with a condition."""
-    out = {}
-    for m in logic.mechanisms:
-        for sf in m.support_factors:
-            if sf.condition is not None:
-                out[(m.id, sf.id)] = evaluate(_COND.validate_python(sf.condition), target)
-    return out
+    """(mechanism id, factor id) -> evaluation, for every factor with a condition.
+
+    Kept per logic and target: the fit stage and the verifier both ask (the verifier re-evaluates
+    rather than trusting the fit's `computed`, and this is still that evaluation); the parsed
+    conditions are kept per logic, which a batch shares across its targets."""
+    def run() -> dict:
+        conds = _CONDITIONS.get((logic,), lambda: [((m.id, sf.id), _COND.validate_python(sf.condition))
+                                                   for m in logic.mechanisms for sf in m.support_factors
+                                                   if sf.condition is not None])
+        return {key: evaluate(cond, target) for key, cond in conds}
+    return dict(_EVALUATIONS.get((logic, target), run))
+
+
+_CONDITIONS = ByIdentity()
+_EVALUATIONS = ByIdentity(size=2)
 
 
 def file_hashes(loaded: Loaded) -> dict[str, str]:

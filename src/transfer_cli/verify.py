@@ -337,8 +337,10 @@ class Text:
     cites: list[str]
 
 
-def _texts(data, path: str, cites: list[str], target: str | None) -> Iterator[Text]:
+def _texts(data, path: str, cites: list[str], target: str | None, out: list[Text] | None = None) -> list[Text]:
     """Every stated text in an artifact dump, with the citations that back it (its own and its parents')."""
+    # a list filled in place, not nested generators: a fit has hundreds of texts several levels deep
+    out = [] if out is None else out
     if isinstance(data, dict):
         own: list[str] = []
         for k in ("cites", "evidence"):
@@ -349,25 +351,27 @@ def _texts(data, path: str, cites: list[str], target: str | None) -> Iterator[Te
                 own.append(data[k])
         if target and "field" in data and "found" in data:  # a condition reading: the field it read
             own.append(f"{target}:{data['field']}")
-        ctx = list(dict.fromkeys(cites + own))
+        ctx = list(dict.fromkeys(cites + own)) if own else cites  # `cites` is deduplicated already
         for k, v in data.items():
             if k in ("source_value", "target_value"):
                 side = data.get(k.replace("value", "cite"))
                 if isinstance(v, str):
-                    yield Text(f"{path}.{k}", v, [side] if side else [])
+                    out.append(Text(f"{path}.{k}", v, [side] if side else []))
             elif k == "analog" and isinstance(v, dict) and "cite" not in v:
                 continue  # the factor's analog spec: tags, not text
             elif k in _NOT_TEXT and not (isinstance(v, list) and v and isinstance(v[0], dict)):
                 continue
             elif k == "text" and isinstance(v, str) and "cites" in data:
-                yield Text(path, v, ctx)  # a Claim: report at the claim
-            else:
-                yield from _texts(v, f"{path}.{k}", ctx, target)
+                out.append(Text(path, v, ctx))  # a Claim: report at the claim
+            elif isinstance(v, (dict, list, str)):
+                _texts(v, f"{path}.{k}", ctx, target, out)
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            yield from _texts(v, f"{path}[{i}]", cites, target)
+            if isinstance(v, (dict, list, str)):
+                _texts(v, f"{path}[{i}]", cites, target, out)
     elif isinstance(data, str) and data:
-        yield Text(path, data, cites)
+        out.append(Text(path, data, cites))
+    return out
 
 
 def _cite_paths(data, path: str) -> Iterator[tuple[str, str]]:
@@ -425,17 +429,16 @@ class _Checker:
                 self._figure(fig, f"{prefix}.mechanisms[{i}].figures[{j}]")
 
     def _count_claims(self, data, bad: set[str]) -> None:
-        def walk(x):
+        stack = [data]  # a count: the order of the walk does not matter
+        while stack:
+            x = stack.pop()
             if isinstance(x, dict):
                 if "cites" in x and ("text" in x or "title" in x):
                     self.claims += 1
                     self.claims_cited += bool(x["cites"]) and not any(c in bad for c in x["cites"])
-                for v in x.values():
-                    walk(v)
-            elif isinstance(x, list):
-                for v in x:
-                    walk(v)
-        walk(data)
+                stack.extend(v for v in x.values() if isinstance(v, (dict, list)))
+            else:
+                stack.extend(v for v in x if isinstance(v, (dict, list)))
 
     def _readings(self, data, prefix: str, target: str | None) -> None:
         place = self.places.get(target or "")
