@@ -213,17 +213,21 @@ CITE_LISTS = ("cites", "evidence")
 CITE_FIELDS = ("cite", "baseline_cite", "source_cite", "target_cite")
 
 
-def cites_in(x, seen: dict[str, None]) -> dict[str, None]:
-    """Adds every citation string in an artifact dump (model_dump()) to `seen`, in first-seen order."""
+def cites_in(x, seen: dict[str, None], claims: list[dict] | None = None) -> dict[str, None]:
+    """Adds every citation string in an artifact dump (model_dump()) to `seen`, in first-seen order;
+    with `claims`, also collects the dicts that state something with citations (a text or title)."""
     if isinstance(x, dict):
+        if claims is not None and "cites" in x and ("text" in x or "title" in x):
+            claims.append(x)
         for k, v in x.items():
             if k in CITE_LISTS and isinstance(v, list):
                 seen.update((c, None) for c in v if isinstance(c, str))
             elif k in CITE_FIELDS and isinstance(v, str):
                 seen[v] = None
-            else:
-                cites_in(v, seen)
+            elif isinstance(v, (dict, list)):
+                cites_in(v, seen, claims)
     elif isinstance(x, list):
         for v in x:
-            cites_in(v, seen)
+            if isinstance(v, (dict, list)):
+                cites_in(v, seen, claims)
     return seen

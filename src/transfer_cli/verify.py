@@ -408,13 +408,16 @@ class _Checker:
     # -- any artifact ------------------------------------------------------------------------
     def artifact(self, art, prefix: str, source: str | None, target: str | None) -> None:
         data = art.model_dump()
-        bad = {c for c in cites_in(data, {}) if self.inputs.resolve(c)[1]}
+        claims: list[dict] = []
+        bad = {c for c in cites_in(data, {}, claims) if self.inputs.resolve(c)[1]}
         if bad:  # only then the walk that says where each one sits
             for where, cite in _cite_paths(data, prefix):
                 _, why = self.inputs.resolve(cite)
                 if why:
                     self.add("citation", where, why)
-        self._count_claims(data, bad)
+        for x in claims:
+            self.claims += 1
+            self.claims_cited += bool(x["cites"]) and not any(c in bad for c in x["cites"])
         self._readings(data, prefix, target)
         allowed = self._allowed_names(source, target)
         # one search for all the names that would need a look; most texts name none of them
@@ -427,18 +430,6 @@ class _Checker:
         for i, m in enumerate(data.get("mechanisms", []) if isinstance(art, CaseLogic) else []):
             for j, fig in enumerate(m["figures"]):
                 self._figure(fig, f"{prefix}.mechanisms[{i}].figures[{j}]")
-
-    def _count_claims(self, data, bad: set[str]) -> None:
-        stack = [data]  # a count: the order of the walk does not matter
-        while stack:
-            x = stack.pop()
-            if isinstance(x, dict):
-                if "cites" in x and ("text" in x or "title" in x):
-                    self.claims += 1
-                    self.claims_cited += bool(x["cites"]) and not any(c in bad for c in x["cites"])
-                stack.extend(v for v in x.values() if isinstance(v, (dict, list)))
-            else:
-                stack.extend(v for v in x if isinstance(v, (dict, list)))
 
     def _readings(self, data, prefix: str, target: str | None) -> None:
         place = self.places.get(target or "")
