@@ -206,20 +206,12 @@ def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
 
 def read_logic(path: Path):
     """A CaseLogic file, with a one-line error naming the file and field when it is wrong."""
-    import json
-
     from pydantic import ValidationError
 
     from .artifacts import CaseLogic
     from .errors import InputError
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+    from .files import read_json
+    data = read_json(path)
     try:
         return CaseLogic.model_validate(data)
     except ValidationError as e:

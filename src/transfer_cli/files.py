@@ -28,3 +28,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_json(path: Path, hint: str = ""):
+    """A JSON file's data, or an InputError naming the file (and line) in one line."""
+    import json
+
+    from .errors import InputError
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: not valid JSON{f' ({e.msg}); {hint}' if hint else f': {e.msg}'}")

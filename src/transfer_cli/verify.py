@@ -662,20 +662,11 @@ def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
     memo was made. Raises InputError, naming the file, when the file is not a memo or a place
     it names is not in the library.
     """
-    import json
-
     from pydantic import ValidationError
 
     from .errors import InputError
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); check needs the memo's JSON form "
-                         "(transfer analyze SOURCE TARGET -o memo.json)")
+    from .files import read_json
+    data = read_json(path, "check needs the memo's JSON form (transfer analyze SOURCE TARGET -o memo.json)")
     if not isinstance(data, dict) or data.get("kind") != "memo":
         kind = data.get("kind") if isinstance(data, dict) else None
         raise InputError(f"{path}: not a memo" + (f" (it is a {kind})" if kind else "")
