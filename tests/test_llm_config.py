@@ -139,26 +139,29 @@ def test_cache_stats_and_clear(cli, tmp_path):
 
 def test_cache_is_safe_under_concurrent_writers(tmp_path):
     from transfer_cli.cache import Cache, request_key
-    path = tmp_path / "c.sqlite"
     errors = []
 
-    def work(n):
+    def work(path, start, n):
         try:
             c = Cache(path)  # one Cache per worker, as batch threads have one engine each
-            for i in range(40):
+            start.wait()  # every worker opens the fresh file at once: the race CI once lost
+            for i in range(20):
                 k = request_key("http://h/v1", "m", {"n": n, "i": i})
                 c.put(k, "http://h/v1", "m", {"text": f"{n}-{i}", "finish_reason": "stop"})
                 assert c.get(k)["text"] == f"{n}-{i}"
         except Exception as e:  # collected: an assertion in a thread would be lost
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert Cache(path).stats()["entries"] == 240
+    for round_ in range(8):
+        path = tmp_path / f"c{round_}.sqlite"
+        start = threading.Barrier(12)
+        threads = [threading.Thread(target=work, args=(path, start, n)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert Cache(path).stats()["entries"] == 240
 
 
 def test_help_does_not_import_the_model_stack():

@@ -36,6 +36,18 @@ def request_key(endpoint: str, model: str, request: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _retry(op, attempts: int = 40):
+    """Run `op`, retrying SQLite's immediate "database is locked/busy" with a short backoff."""
+    for n in range(attempts):
+        try:
+            return op()
+        except sqlite3.OperationalError as e:
+            text = str(e)
+            if n == attempts - 1 or ("locked" not in text and "busy" not in text):
+                raise
+            time.sleep(min(0.005 * 2 ** n, 0.25))
+
+
 class Cache:
     def __init__(self, path: Path | None = None, enabled: bool = True):
         self.path = path or db_path()
@@ -48,34 +60,39 @@ class Cache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            # Switching to WAL and creating tables take locks for which SQLite does not always
+            # call the busy handler (several workers opening a fresh file at once): retry them.
+            _retry(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            _retry(lambda: db.executescript(_SCHEMA))
             self._local.db = db
         return db
+
+    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        return _retry(lambda: self._db().execute(sql, args))
 
     # ---- responses -----------------------------------------------------------------------
     def get(self, key: str) -> dict | None:
         if not self.enabled:
             return None
-        row = self._db().execute("SELECT reply FROM responses WHERE key=?", (key,)).fetchone()
+        row = self._run("SELECT reply FROM responses WHERE key=?", (key,)).fetchone()
         if row is None:
             return None
-        self._db().execute("UPDATE responses SET hits=hits+1 WHERE key=?", (key,))
+        self._run("UPDATE responses SET hits=hits+1 WHERE key=?", (key,))
         return json.loads(row[0])
 
     def put(self, key: str, endpoint: str, model: str, reply: dict) -> None:
         if not self.enabled:
             return
-        self._db().execute("INSERT OR REPLACE INTO responses (key, endpoint, model, reply, created) VALUES (?,?,?,?,?)",
-                           (key, endpoint, model, json.dumps(reply, ensure_ascii=False), time.time()))
+        self._run("INSERT OR REPLACE INTO responses (key, endpoint, model, reply, created) VALUES (?,?,?,?,?)",
+                  (key, endpoint, model, json.dumps(reply, ensure_ascii=False), time.time()))
 
     # ---- what each endpoint accepts (kept even with --no-cache: it is not a reply) ---------
     def mode_for(self, endpoint: str, model: str) -> str | None:
-        row = self._db().execute("SELECT mode FROM modes WHERE endpoint=? AND model=?", (endpoint, model)).fetchone()
+        row = self._run("SELECT mode FROM modes WHERE endpoint=? AND model=?", (endpoint, model)).fetchone()
         return row[0] if row else None
 
     def remember_mode(self, endpoint: str, model: str, mode: str) -> None:
-        self._db().execute("INSERT OR REPLACE INTO modes VALUES (?,?,?,?)", (endpoint, model, mode, time.time()))
+        self._run("INSERT OR REPLACE INTO modes VALUES (?,?,?,?)", (endpoint, model, mode, time.time()))
 
     # ---- maintenance ---------------------------------------------------------------------
     def stats(self) -> dict:
