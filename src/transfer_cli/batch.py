@@ -16,7 +16,6 @@ Library code: no typer, no rich. Progress goes to an optional reporter object.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import signal
@@ -25,122 +24,16 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import __version__
 from .errors import InputError, TransferError
 from .files import write_atomic
+from .plan import Pair, plan_from_args, read_plan  # noqa: F401 (the CLI imports them from here)
 
 MANIFEST_VERSION = 1
 CPU_BOUND = {"offline"}  # engines that compute rather than wait: run in processes
 EXT = {"md": "md", "json": "json", "html": "html", "docx": "docx"}
-
-
-# ---- the plan ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Pair:
-    source: str
-    target: str
-
-
-def plan_from_args(lib, source: str, targets: Iterable[str], all_targets: bool) -> list[Pair]:
-    """Pairs for one source: the named targets, or every other place in the library."""
-    src = lib.resolve_id(source)
-    names = list(targets)
-    if all_targets and names:
-        raise InputError("give target places or --all-targets, not both")
-    if all_targets:
-        tids = [pid for pid in lib.paths() if pid != src]
-    else:
-        if not names:
-            raise InputError("no targets: name target places, or use --all-targets or --plan FILE")
-        tids = [lib.resolve_id(n) for n in names]
-    pairs = []
-    for tid in tids:
-        if tid == src:
-            raise InputError(f"'{tid}' is the source; a place cannot be its own target")
-        pairs.append(Pair(src, tid))
-    return list(dict.fromkeys(pairs))  # a target named twice runs once
-
-
-def read_plan(path: Path, lib) -> list[Pair]:
-    """Pairs from a CSV (header source,target) or YAML (list of {source, target}) file.
-
-    Every bad row is reported as `file:line: field: message` (InputError, exit 2).
-    """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: plan file not found")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the plan: {e}")
-    rows = _yaml_rows(path, text) if path.suffix.lower() in (".yaml", ".yml") else _csv_rows(path, text)
-    problems: list[str] = []
-    pairs: list[Pair] = []
-    for line, row in rows:
-        ids = {}
-        for fld in ("source", "target"):
-            value = row.get(fld)
-            if value is None or not str(value).strip():
-                problems.append(f"{path}:{line}: {fld}: missing")
-                continue
-            try:
-                ids[fld] = lib.resolve_id(str(value).strip())
-            except InputError as e:
-                problems.append(f"{path}:{line}: {fld}: {e}")
-        if len(ids) == 2:
-            if ids["source"] == ids["target"]:
-                problems.append(f"{path}:{line}: target: '{ids['target']}' is also the source")
-            else:
-                pairs.append(Pair(ids["source"], ids["target"]))
-    if not rows and not problems:
-        problems.append(f"{path}: the plan has no pairs")
-    if problems:
-        raise InputError(problems[0], problems)
-    return list(dict.fromkeys(pairs))
-
-
-def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
-        return []
-    header = [h.strip().lower() for h in header]
-    for need in ("source", "target"):
-        if need not in header:
-            raise InputError(f"{path}:1: {need}: the header must name the columns source,target")
-    rows = []
-    for i, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue  # blank lines are not rows
-        rows.append((i, dict(zip(header, cells))))
-    return rows
-
-
-def _yaml_rows(path: Path, text: str) -> list[tuple[int, dict]]:
-    import yaml
-    try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise InputError(f"{path}:{mark.line + 1 if mark else 1}: YAML syntax error: {e.problem}")
-    if node is None:
-        return []
-    if not isinstance(node, yaml.SequenceNode):
-        raise InputError(f"{path}:{node.start_mark.line + 1}: the plan must be a list of {{source, target}}")
-    rows = []
-    for item in node.value:
-        line = item.start_mark.line + 1
-        if not isinstance(item, yaml.MappingNode):
-            raise InputError(f"{path}:{line}: each entry must be a mapping with source and target")
-        row = {}
-        for k, v in item.value:
-            if k.value not in ("source", "target"):
-                raise InputError(f"{path}:{k.start_mark.line + 1}: {k.value}: unknown field (use source, target)")
-            row[k.value] = v.value if isinstance(v, yaml.ScalarNode) else None
-        rows.append((line, row))
-    return rows
 
 
 # ---- rate limits ----------------------------------------------------------------------------
