@@ -19,6 +19,28 @@ def test_places_resolve_by_id_alias_or_name(name, expected):
     assert Library().resolve_id(name) == expected
 
 
+def test_names_come_from_the_cache_and_follow_edits(tmp_path, monkeypatch):
+    # alias lookup reads each place's names from a small file beside its cached pickle; an edited
+    # place gets new names, and a damaged names file is rebuilt, never trusted
+    from transfer_cli.loader import Library
+    monkeypatch.setenv("TRANSFER_CACHE_DIR", str(tmp_path / "cache"))
+    user = tmp_path / "mycases"
+    user.mkdir()
+    text = (SYNTHETIC / "gamma.yaml").read_text(encoding="utf-8")
+    (user / "gamma.yaml").write_text(text, encoding="utf-8")
+    assert Library([user]).resolve_id("伽马区") == "gamma"
+    sidecars = sorted((tmp_path / "cache" / "places").glob("*.names"))
+    assert len(sidecars) == len(Library([user]).paths())
+    (user / "gamma.yaml").write_text(text.replace("伽马区", "新伽马区"), encoding="utf-8")
+    assert Library([user]).resolve_id("新伽马区") == "gamma"
+    with pytest.raises(Exception, match="unknown place '伽马区'"):
+        Library([user]).resolve_id("伽马区")
+    for f in (tmp_path / "cache" / "places").glob("*.names"):
+        f.write_text("not json", encoding="utf-8")
+    assert Library([user]).resolve_id("新伽马区") == "gamma"
+    assert Library([user]).resolve_id("醴陵") == "liling"
+
+
 def test_analyze_accepts_chinese_and_english_names_alike(tmp_path):
     by_id = run_cli("analyze", "liling", "jinjiang", cwd=tmp_path)
     by_zh = run_cli("analyze", "醴陵", "锦江区", cwd=tmp_path)

@@ -23,7 +23,7 @@ FIELD_CITE = re.compile(r"^(?P<place>[a-z][a-z0-9-]*):(?P<field>[a-z_]+(?:\[\d+\
 
 class Model(BaseModel):
     # Artifacts come back from hand edits and from models: unknown keys are errors, not noise.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as in schema.py
 
 
 class Claim(Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from . import schema as S
 from . import vocabulary as V
@@ -23,6 +23,7 @@ _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt
 
 class Reading(BaseModel):
     """One profile field a condition read: what it tested, what it found."""
+    model_config = ConfigDict(defer_build=True)  # built on first use, as in schema.py
     field: str          # a path resolvable by resolve_field, e.g. "indicators.area"
     test: str           # e.g. "area >= 500 km²"
     found: str | None   # the value as read, or None when the profile lacks it
@@ -30,6 +31,7 @@ class Reading(BaseModel):
 
 
 class Evaluation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     status: Status
     readings: list[Reading]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import ValidationError
 
 from . import vocabulary as V
@@ -27,7 +27,6 @@ from .schema import COND_TAGS, Place
 
 BUNDLED = Path(__file__).parent / "cases"
 ENV_CASES = "TRANSFER_CASES"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 
 @dataclass
@@ -86,6 +85,7 @@ def _fmt_path(parts: Iterable[Any]) -> str:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, int]]:
     """Parse one YAML file; return the data and a map from field path to 1-based line."""
+    import yaml  # here, not at the top: a run whose places all come from the cache never parses YAML
     shown = _display(path)
     raw = path.read_bytes()
     try:
@@ -98,7 +98,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, in
         problems.append(Problem(shown, None, "", "the file is empty; a place file is a mapping (see `transfer new`)"))
         return None, {}
     try:
-        loader = _Loader(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: 10x faster
         try:
             node = loader.get_single_node()
             lines: dict[tuple, int] = {}
@@ -118,6 +118,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, in
 
 
 def _walk(node, path: tuple, lines: dict, shown: str, problems: list[Problem]) -> None:
+    import yaml
     if node is None:
         return
     lines[path] = node.start_mark.line + 1
@@ -158,23 +159,27 @@ def _place_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_place(path: Path, root: Path | None = None) -> Loaded:
-    """Load and fully check one place file (or folder). Raises CaseError listing every problem.
-
-    A place that validated once is kept, pickled, in the user cache under the hash of its
-    files' bytes: parsing and validating a 170-note case costs more than the whole analysis.
-    """
+def _checked_files(path: Path, root: Path | None) -> list[Path]:
     files = _place_files(path)
     if root is not None:
         for f in files:
             if not f.resolve().is_relative_to(root.resolve()):
                 problem = Problem(_display(f), None, "", f"path escapes the cases directory {_display(root)}")
                 raise CaseError(str(problem), [str(problem)])
+    return files
+
+
+def load_place(path: Path, root: Path | None = None) -> Loaded:
+    """Load and fully check one place file (or folder). Raises CaseError listing every problem.
+
+    A place that validated once is kept, pickled, in the user cache under the hash of its
+    files' bytes: parsing and validating a 170-note case costs more than the whole analysis.
+    """
+    files = _checked_files(path, root)
     key = _cache_key(files)
     if key is not None:
-        cached = _cache_path(key)
         try:
-            loaded = pickle.loads(cached.read_bytes())
+            loaded = pickle.loads(_cache_path(key).read_bytes())
             loaded.files = files
             return loaded
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
@@ -188,11 +193,32 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
     return loaded
 
 
+def read_names(path: Path, root: Path | None = None) -> list[str]:
+    """A place's zh and en names and aliases, kept beside its cached pickle: alias lookup and the
+    verifier's entity check want every place's names, and unpickling each whole place cost ~25 ms a run."""
+    key = _cache_key(_checked_files(path, root))
+    if key is not None:
+        try:
+            names = json.loads(_cache_path(key, ".names").read_text("utf-8"))
+            if isinstance(names, list) and all(isinstance(n, str) for n in names):
+                return names
+        except (OSError, ValueError):
+            pass
+    names = _names_of(load_place(path, root).place)
+    if key is not None:
+        try:
+            write_atomic(_cache_path(key, ".names"), json.dumps(names, ensure_ascii=False))
+        except OSError:
+            pass
+    return names
+
+
+def _names_of(place: Place) -> list[str]:
+    return [n for n in (place.names.zh, place.names.en, *place.aliases) if n]
+
+
 def _cache_key(files: list[Path]) -> str | None:
-    # the code that shapes a Place is part of the key: a changed schema never meets an old pickle
-    h = hashlib.sha256()
-    for code in _SHAPING_CODE:
-        h.update(code.read_bytes())
+    h = hashlib.sha256(_code_hash())
     try:
         for f in files:
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
@@ -201,12 +227,18 @@ def _cache_key(files: list[Path]) -> str | None:
     return h.hexdigest()
 
 
-_SHAPING_CODE = tuple(Path(__file__).parent / n for n in ("schema.py", "vocabulary.py", "loader.py"))
+@lru_cache(maxsize=1)
+def _code_hash() -> bytes:
+    # the code that shapes a Place is part of the key: a changed schema never meets an old pickle
+    h = hashlib.sha256()
+    for name in ("schema.py", "vocabulary.py", "loader.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.digest()
 
 
-def _cache_path(key: str) -> Path:
+def _cache_path(key: str, suffix: str = ".pickle") -> Path:
     from .paths import cache_dir
-    return cache_dir() / "places" / f"{key}.pickle"
+    return cache_dir() / "places" / f"{key}{suffix}"
 
 
 def _load_place(path: Path, files: list[Path]) -> Loaded:
@@ -416,6 +448,12 @@ class Library:
             self._cache[place_id] = load_place(path, root)
         return self._cache[place_id]
 
+    def names(self, place_id: str) -> list[str]:
+        """zh, en and aliases of a place (see `read_names`)."""
+        if place_id in self._cache:
+            return _names_of(self._cache[place_id].place)
+        return read_names(*self.paths()[place_id])
+
     def resolve(self, name: str) -> Place:
         """A place by id, alias or name (zh or en, any case)."""
         return self.load(self.resolve_id(name)).place
@@ -428,12 +466,10 @@ class Library:
         names: dict[str, str] = {}
         for pid in paths:
             try:
-                place = self.load(pid).place
+                for n in self.names(pid):
+                    names.setdefault(_norm(n), pid)
             except CaseError:
                 continue  # a broken file cannot answer to an alias; `validate` reports it
-            for n in (place.names.zh, place.names.en, *place.aliases):
-                if n:
-                    names.setdefault(_norm(n), pid)
         if key in names:
             return names[key]
         hints = difflib.get_close_matches(key, list(paths) + list(names), n=3, cutoff=0.4)

@@ -19,7 +19,9 @@ Lang = Literal["zh", "en"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # defer_build: places mostly come pickled from the cache, so most runs never need a validator;
+    # building them all at import cost ~30 ms of every command
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 def _vocab(value: str, known, what: str) -> str:
@@ -209,8 +211,8 @@ Condition = Annotated[
     Discriminator(_cond_tag, custom_error_type="condition",
                   custom_error_message="a condition needs one of: " + ", ".join(_COND_KEYS)),
 ]
-for _m in (AllCond, AnyCond, NotCond):
-    _m.model_rebuild()
+# No model_rebuild() of AllCond/AnyCond/NotCond here: with defer_build they resolve `Condition`
+# on first use, and a run whose places come from the cache never validates a condition at all.
 
 COND_TAGS = {"IndicatorCond", "IndustryCond", "AssetCond", "AdminCond", "PowerCond", "AllCond",
              "AnyCond", "NotCond"}

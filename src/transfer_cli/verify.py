@@ -311,7 +311,7 @@ def name_groups(lib) -> tuple[frozenset[str], ...]:
     groups = [name_forms(*g) for g in CONFUSABLE_NAMES]
     for pid in lib.paths():
         try:
-            groups.append(place_names(lib.load(pid).place))
+            groups.append(name_forms(*lib.names(pid)))
         except TransferError:
             continue  # a broken file names nothing; `transfer validate` reports it
     return tuple(frozenset(g) for g in groups)
