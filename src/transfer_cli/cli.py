@@ -24,7 +24,7 @@ app.add_typer(cases_app, name="cases")
 _state = {"debug": False}
 
 CasesOpt = Annotated[Optional[List[Path]], typer.Option(
-    "--cases", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
+    "--cases", metavar="DIR", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh or en (default: the source's).")]
 # model options (analyze, extract): resolved flags > environment > config file (see config.py)
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name; selects the llm engine (also TRANSFER_MODEL).")]
@@ -33,6 +33,9 @@ ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="A [provi
 PromptsOpt = Annotated[Optional[Path], typer.Option("--prompts", help="Directory of prompt templates overriding the bundled ones.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the rendered prompts, tokens per stage and estimated cost; send nothing.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
+EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")]
+TargetsArg = Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")]
+AllTargetsOpt = Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")]
 
 
 def _err():
@@ -128,7 +131,7 @@ def analyze(
     fmt: Annotated[Optional[str], typer.Option("--format", help="md, json, html or docx.")] = None,
     lang: LangOpt = None,
     logic: Annotated[Optional[Path], typer.Option("--logic", help="A CaseLogic JSON (from `transfer extract`, maybe edited) to use instead of stage 1.")] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
+    engine: EngineOpt = None,
     cases: CasesOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -160,7 +163,7 @@ def extract(
     source: Annotated[str, typer.Argument(help="Source place: id, alias or name.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the CaseLogic JSON here.")] = None,
     lang: LangOpt = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
+    engine: EngineOpt = None,
     cases: CasesOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -336,9 +339,9 @@ def vocabulary():
 @fails_cleanly
 def batch(
     source: Annotated[Optional[str], typer.Argument(help="Source place (omit with --plan).")] = None,
-    targets: Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")] = None,
+    targets: TargetsArg = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Directory for the memos and the comparison.")] = None,
-    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")] = False,
+    all_targets: AllTargetsOpt = False,
     plan: Annotated[Optional[Path], typer.Option("--plan", help="CSV (header source,target) or YAML list of {source, target}.")] = None,
     fmts: Annotated[Optional[List[str]], typer.Option("--format", help="Memo format per pair, repeatable: md, json, html, docx (default md).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Pairs run concurrently.")] = 4,
@@ -347,7 +350,7 @@ def batch(
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop before the batch's cost would exceed this.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every pair, even complete and unchanged ones.")] = False,
     lang: LangOpt = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")] = None,
+    engine: EngineOpt = None,
     cases: CasesOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -419,10 +422,10 @@ def _rate_limits(rpm: Optional[float], tpm: Optional[float]) -> tuple[Optional[f
 @fails_cleanly
 def compare(
     source: Annotated[str, typer.Argument(help="Source place.")],
-    targets: Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")] = None,
-    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")] = False,
+    targets: TargetsArg = None,
+    all_targets: AllTargetsOpt = False,
     lang: LangOpt = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="offline or llm.")] = None,
+    engine: EngineOpt = None,
     cases: CasesOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,

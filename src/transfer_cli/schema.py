@@ -279,15 +279,8 @@ class Lesson(Strict):
     notes: list[str] = Field(min_length=1)
 
 
-class Names(Strict):
-    zh: str | None = None
-    en: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self):
-        if not (self.zh or self.en):
-            raise ValueError("needs at least one of zh, en")
-        return self
+class Names(Bilingual):
+    """A place's names: at least one of zh, en."""
 
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
