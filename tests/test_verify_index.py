@@ -4,7 +4,7 @@ import math
 import random
 
 from transfer_cli.numbers import Quantity
-from transfer_cli.verify import Content, _Joined
+from transfer_cli.cited import Content, Joined
 
 
 def _linear_find(qs, q):
@@ -53,7 +53,7 @@ def test_index_matches_linear_scan():
 def test_joined_reads_as_one():
     rng = random.Random(3)
     a, b = _quantities(rng, 50), _quantities(rng, 8)
-    joined = _Joined([Content(quantities=list(a)), Content(quantities=list(b))])
+    joined = Joined([Content(quantities=list(a)), Content(quantities=list(b))])
     for q, _ in _quantities(rng, 80):
         assert joined.find(q) == _linear_find(a + b, q)
         assert _same(joined.same_digits(q), _linear_same_digits(a + b, q))
