@@ -105,6 +105,20 @@ def test_plain_text_server_gets_fenced_json(cli, env):
         assert r.stdout.startswith("#")  # the memo itself
 
 
+def test_tools_mode_reads_the_function_call_arguments(cli, small, env, tmp_path):
+    # providers whose JSON modes are weak but whose function calling is strong: the artifact
+    # comes back as the arguments of a call to the one declared function
+    r = analyze(cli, small, {**env, "TRANSFER_MODE": "tools"}, "-o", "memo.json")
+    assert r.returncode == 0, r.stderr
+    assert [(q.stage, q.mode) for q in small.chats] == [(s, "tools") for s in STAGES]
+    tool = small.chats[0].body["tools"][0]["function"]
+    assert small.chats[0].body["tool_choice"]["function"]["name"] == tool["name"]
+    assert "mechanisms" in tool["parameters"]["properties"]
+    memo = memo_of(tmp_path)
+    assert [m["mode"] for m in memo["fit"]["mechanisms"]] == [m["mode"] for m in replies(**SMALL)["fit"]["mechanisms"]]
+    assert memo["run"]["verification"]["clean"], memo["run"]["verification"]["findings"]
+
+
 def test_invalid_json_then_valid_counts_tokens_of_both(cli, small, env, tmp_path):
     small.script.append(reply('{"mechanisms": [ this is not json'))
     r = analyze(cli, small, env, "-o", "memo.json")
