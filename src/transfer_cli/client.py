@@ -12,6 +12,7 @@ the validation errors; usage is summed over every attempt.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import sys
@@ -28,6 +29,7 @@ from . import tokens
 from .cache import Cache, request_key
 from .config import Settings
 from .errors import InputError, TransferError
+from .turns import waiting
 
 LADDER = ("json_schema", "json_object", "text")
 MAX_REASKS = 2
@@ -141,13 +143,39 @@ def _validation_lines(e: ValidationError, limit: int = 15) -> list[str]:
 
 _SDKS: dict = {}
 _SDKS_LOCK = threading.Lock()
+_SSL: list = []  # the process's one SSL context, built on first use
+_MODES: dict = {}  # (endpoint, model) -> the structured-output mode this process learnt or read
+
+
+def _after_fork() -> None:
+    # a forked batch worker must not share the parent's connections (their sockets and pool locks
+    # are the parent's): it builds its own clients, reusing the inherited SSL context
+    global _SDKS_LOCK
+    _SDKS.clear()
+    _SDKS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _ssl_context():
+    """The CA store loaded once per process (~35 ms of CPU): forked workers inherit it, so a worker's
+    client costs ~1 ms instead. A context holds no connections and is safe to use after fork."""
+    if not _SSL:
+        try:
+            import httpx2 as httpx  # the SDK's transport since openai 3
+        except ImportError:
+            import httpx
+        _SSL.append(httpx.create_ssl_context())  # what the SDK's own client would build
+    return _SSL[0]
 
 
 def _shared_sdk(api_key: str, endpoint: str, timeout: float):
     """One SDK client per endpoint and key for the whole process, shared by a batch's workers.
 
-    Each client builds an SSL context (~50 ms of CPU loading the CA store) and its own connection
-    pool; the client is thread-safe, so sixteen workers need one of each, not sixteen.
+    Each client has its own connection pool; the client is thread-safe, so sixteen workers need
+    one, not sixteen.
     """
     key = (api_key, endpoint, timeout)
     with _SDKS_LOCK:
@@ -155,8 +183,20 @@ def _shared_sdk(api_key: str, endpoint: str, timeout: float):
         if sdk is None:
             import openai
             # max_retries=0: the loop in _send is the only retry policy
-            sdk = _SDKS[key] = openai.OpenAI(api_key=api_key, base_url=endpoint, max_retries=0, timeout=timeout)
+            sdk = _SDKS[key] = openai.OpenAI(api_key=api_key, base_url=endpoint, max_retries=0, timeout=timeout,
+                                             http_client=_http_client(openai, timeout))
         return sdk
+
+
+def _http_client(openai, timeout: float):
+    """The SDK's own HTTP client, except that it shares the process's SSL context and that a
+    request's time on the wire counts as waiting: a batch's other pairs run meanwhile (turns.py).
+    Building the request and parsing the reply stay the pair's own work."""
+    class Client(openai.DefaultHttpxClient):
+        def send(self, request, **kwargs):
+            with waiting():
+                return super().send(request, **kwargs)
+    return Client(verify=_ssl_context(), timeout=timeout)
 
 
 class ModelClient:
@@ -210,7 +250,8 @@ class ModelClient:
             if wait is None:  # exponential backoff with jitter, capped at a minute
                 wait = min(self.s.retry_base * 2 ** attempt, 60.0) * random.uniform(0.5, 1.0)
             self.notify(f"{self.s.endpoint}: {why}; retry {attempt + 1}/{attempts - 1} in {wait:.1f}s")
-            time.sleep(wait)
+            with waiting():
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _status_error(self, e, mode: str):
@@ -292,8 +333,12 @@ class ModelClient:
         name = model.__name__
         schema, strict = strict_schema(model)
         auto = self.s.mode == "auto"
+        endpoint = (self.s.endpoint, self.s.model)
         if auto and self._mode is None:
-            self._mode = self.cache.mode_for(self.s.endpoint, self.s.model)
+            # a batch's workers each have a client: the database is read once per process, not per worker
+            self._mode = _MODES.get(endpoint) or self.cache.mode_for(*endpoint)
+            if self._mode:
+                _MODES[endpoint] = self._mode
         remembered = self._mode if auto else None
         mode = (remembered or LADDER[0]) if auto else self.s.mode
         convo = list(messages)
@@ -312,7 +357,7 @@ class ModelClient:
                     mode = step
             if auto and mode != remembered:  # a write per request would serialise a batch's workers on SQLite
                 self.cache.remember_mode(self.s.endpoint, self.s.model, mode)
-                remembered = self._mode = mode
+                remembered = self._mode = _MODES[endpoint] = mode
             obj, problem, reask = self._judge(reply, model, mode)
             if obj is not None:
                 return obj, convo + [{"role": "assistant", "content": reply.text}]
