@@ -4,6 +4,9 @@ Each target's fit and actions requests are answered with that target's own canne
 server reads the target id from the request's data block), so a memo built from another
 target's reply would fail verification and show up as an extra request. Runs use --no-cache:
 the request counts then show what the batch's manifests skip, not what the reply cache hides.
+
+The runner splits llm pairs over forked worker processes when it may (one per core); the main
+tests run both ways, TRANSFER_PROCESSES=1 (threads of one process) and 2 (two workers).
 """
 
 from __future__ import annotations
@@ -37,6 +40,18 @@ def asked(server, since: int = 0) -> Counter:
     return Counter((q.stage, target_of(q.body)) for q in server.chats[since:])
 
 
+@pytest.fixture(params=["1", "2"], ids=["threads", "processes"])
+def processes(request) -> str:
+    """TRANSFER_PROCESSES for the batch: its pairs on threads of one process, or two forked workers."""
+    return request.param
+
+
+def ran_in(stderr: str, processes: str) -> bool:
+    """The summary says the pairs ran in worker processes exactly when they were asked to."""
+    forked = re.search(r"in (\d+) worker processes", stderr)
+    return (int(forked.group(1)) if forked else 1) == int(processes)
+
+
 @pytest.fixture
 def places(tmp_path):
     """The synthetic source alpha with generated targets; returns (cases dir, target ids)."""
@@ -51,9 +66,9 @@ def batch(server, cases, targets, out, env, *extra, **kw):
                    "--model", "m", "--no-cache", *extra, env=env, **kw)
 
 
-def test_one_extract_and_two_requests_per_target_each_answered_for_its_target(tmp_path, places):
+def test_one_extract_and_two_requests_per_target_each_answered_for_its_target(tmp_path, places, processes):
     cases, targets = places(8)
-    env = llm_env(tmp_path)
+    env = llm_env(tmp_path, TRANSFER_PROCESSES=processes)
     responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
     out = tmp_path / "out"
     with FakeServer(responder=responder, latency=0.15) as server:
@@ -65,6 +80,14 @@ def test_one_extract_and_two_requests_per_target_each_answered_for_its_target(tm
         assert responder.unknown == []
         assert summary(r.stderr) == {"pairs": n, "done": n, "skipped": 0, "failed": 0, "not_run": 0,
                                      "requests": 1 + 2 * n}
+        assert ran_in(r.stderr, processes), r.stderr
+        # the tokens the summary reports are the stages' own, counted in whichever process ran them
+        logic_tokens = sum(s["tokens_in"] + s["tokens_out"] for s in json.loads(
+            (out / "alpha" / "logic.manifest.json").read_text(encoding="utf-8"))["stages"])
+        pair_tokens = sum(json.loads((out / "alpha" / f"{t}.manifest.json").read_text(encoding="utf-8"))
+                          ["usage"]["tokens"] for t in targets)
+        reported = int(re.search(r"requests, ([\d,]+) tokens", r.stderr).group(1).replace(",", ""))
+        assert pair_tokens > 0 and reported == logic_tokens + pair_tokens
         # the pairs overlapped: with 0.15 s per request, one after another would take 17 x 0.15 s
         times = sorted(q.time for q in server.chats)
         assert max(sum(1 for t in times if s <= t < s + 0.1) for s in times) >= 3
@@ -95,10 +118,10 @@ def failing(responder, stage: str, failures: dict[str, float]):
     return respond
 
 
-def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes_them(tmp_path, places):
+def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes_them(tmp_path, places, processes):
     cases, targets = places(6)
     # two attempts per request, a few ms apart: t0001 recovers on its retry, t0003 and t0004 do not
-    env = llm_env(tmp_path, TRANSFER_RETRIES="1", TRANSFER_RETRY_BASE="0.01")
+    env = llm_env(tmp_path, TRANSFER_RETRIES="1", TRANSFER_RETRY_BASE="0.01", TRANSFER_PROCESSES=processes)
     failures = {"t0001": 1, "t0003": math.inf, "t0004": math.inf}
     responder = failing(per_target_responder(batch_replies("alpha", targets, str(cases))), "fit", failures)
     out = tmp_path / "out"
@@ -107,6 +130,8 @@ def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes
         assert r.returncode == 1, r.stderr
         first = summary(r.stderr)
         assert (first["done"], first["failed"], first["not_run"]) == (4, 2, 0)
+        # the failed pairs' attempts count too: every request the server saw is in the summary
+        assert first["requests"] == server.count
         for t in ("t0003", "t0004"):
             assert re.search(rf"failed: alpha → {t}: .*HTTP 500.*gave up after 2 attempts", r.stderr), r.stderr
             assert not (out / "alpha" / f"{t}.md").exists()
@@ -129,10 +154,10 @@ def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes
     assert sorted(p.stem for p in out.glob("alpha/*.md")) == sorted(targets)
 
 
-def test_sigint_mid_batch_resumes_without_lost_duplicated_or_repeated_work(tmp_path, places):
+def test_sigint_mid_batch_resumes_without_lost_duplicated_or_repeated_work(tmp_path, places, processes):
     cases, targets = places(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_"))}
-    env.update(llm_env(tmp_path), SOURCE_DATE_EPOCH="1767225600")
+    env.update(llm_env(tmp_path, TRANSFER_PROCESSES=processes), SOURCE_DATE_EPOCH="1767225600")
     responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
     out = tmp_path / "out"
     latency = 0.3
@@ -157,6 +182,7 @@ def test_sigint_mid_batch_resumes_without_lost_duplicated_or_repeated_work(tmp_p
         assert any(signalled - latency < q.time <= signalled for q in server.chats)
         first = summary(err)
         assert first["done"] >= 4 and first["not_run"] > 0 and first["failed"] == 0, err
+        assert ran_in(err, processes), err
         # the pairs in flight finished: every request made belongs to a finished pair
         assert server.count == 1 + 2 * first["done"] == first["requests"]
         mans = list(out.glob("alpha/t*.manifest.json"))
@@ -186,13 +212,13 @@ def price_config(tmp_path, server, input_price: float, output_price: float) -> N
         f"prices = {{ input = {input_price}, output = {output_price} }}\n", encoding="utf-8")
 
 
-def test_max_cost_stops_before_the_budget_from_the_preflight_estimate(tmp_path, places, monkeypatch):
+def test_max_cost_stops_before_the_budget_from_the_preflight_estimate(tmp_path, places, monkeypatch, processes):
     from transfer_cli.batch import Pair
     from transfer_cli.dryrun import PairCostEstimator
     from transfer_cli.engines.llm import LLMEngine
     from transfer_cli.loader import Library
     cases, targets = places(10)
-    env = llm_env(tmp_path)
+    env = llm_env(tmp_path, TRANSFER_PROCESSES=processes)
     for k, v in env.items():  # the in-process estimate below reads the same config dir as the CLI
         monkeypatch.setenv(k, v)
     responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
@@ -208,7 +234,7 @@ def test_max_cost_stops_before_the_budget_from_the_preflight_estimate(tmp_path, 
                     "--max-cost", f"{budget:.2f}", env=env, cwd=tmp_path)
         assert r.returncode == 1, r.stderr
         first = summary(r.stderr)
-        assert "stopped: --max-cost would be exceeded" in r.stderr
+        assert "stopped: --max-cost would be exceeded" in r.stderr and ran_in(r.stderr, processes)
         assert 1 <= first["done"] < len(targets) and first["not_run"] == len(targets) - first["done"]
         spent = float(re.search(r"cost \$([\d.]+)", r.stderr).group(1))
         assert 0 < spent <= budget < spent + max(estimates.values())  # stopped in time, not early
@@ -238,3 +264,28 @@ def test_max_cost_without_prices_is_a_usage_error(tmp_path, places, cli):
                 "--max-cost", "1", env=llm_env(tmp_path))
         assert r.returncode == 2 and "--max-cost needs prices" in r.stderr, r.stderr
         assert server.count == 0
+
+
+def test_forked_workers_share_the_reply_cache_and_a_rate_limit_keeps_the_batch_in_one_process(tmp_path, places):
+    cases, targets = places(6)
+    env = llm_env(tmp_path, TRANSFER_PROCESSES="2")
+    responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
+    with FakeServer(responder=responder, latency=0.05) as server:
+        def run(out, *extra):
+            return run_cli("batch", "alpha", *targets, "--cases", cases, "-o", out, "--base-url", server.url,
+                           "--model", "m", "--jobs", "4", "--format", "json", *extra, env=env)
+        r = run(tmp_path / "out")  # the reply cache on: the workers write it side by side
+        assert r.returncode == 0 and ran_in(r.stderr, "2"), r.stderr
+        assert server.count == 1 + 2 * len(targets)
+        # every reply the workers received is in the cache: a forced re-run sends nothing
+        again = run(tmp_path / "again", "--force")
+        assert again.returncode == 0 and summary(again.stderr)["done"] == len(targets), again.stderr
+        assert server.count == 1 + 2 * len(targets)
+        for t in targets:  # the same memos (their run records differ: cached replies use no tokens)
+            first, cached = (json.loads((tmp_path / d / "alpha" / f"{t}.json").read_text(encoding="utf-8"))
+                             for d in ("out", "again"))
+            assert (cached["fit"], cached["plan"]) == (first["fit"], first["plan"])
+        # a rate limit's buckets live in one process: the pairs stay on its threads
+        limited = run(tmp_path / "limited", "--no-cache", "--rpm", "6000")
+        assert limited.returncode == 0 and ran_in(limited.stderr, "1"), limited.stderr
+        assert server.count == 2 * (1 + 2 * len(targets))

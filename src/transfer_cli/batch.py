@@ -21,7 +21,8 @@ import json
 import signal
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +31,7 @@ from . import __version__
 from .errors import InputError, TransferError
 from .files import write_atomic
 from .plan import Pair, plan_from_args, read_plan  # noqa: F401 (the CLI imports them from here)
+from .turns import Baton, in_turn, later, waiting
 
 MANIFEST_VERSION = 1
 CPU_BOUND = {"offline"}  # engines that compute rather than wait: run in processes
@@ -113,7 +115,9 @@ class LimitedEngine:
         return getattr(self._engine, name)
 
     def _call(self, method: str, *args):
-        if not self._limiter.acquire(1, self._est, self._stop):
+        with waiting():
+            allowed = self._limiter.acquire(1, self._est, self._stop)
+        if not allowed:
             raise Interrupted()
         before = _usage(self._engine)
         try:
@@ -220,6 +224,7 @@ class BatchResult:
     results: list[PairResult]
     interrupted: bool = False
     budget_stopped: bool = False
+    processes: int = 1  # worker processes the pairs ran in (1: threads of the batch's own)
     requests: int = 0
     tokens: int = 0
     cost: float = 0.0
@@ -286,8 +291,7 @@ class BatchRunner:
         self.stop = threading.Event()      # first Ctrl-C: start nothing new, let in-flight pairs finish
         self.discard = threading.Event()   # second Ctrl-C: in-flight pairs write nothing
         self._local = threading.local()
-        self._engines: list = []
-        self._lock = threading.Lock()
+        self.processes = 1
 
     # one engine per worker thread: the llm engine's usage counters (read by the stage timers)
     # then belong to the pair that thread is running, not to whatever ran concurrently.
@@ -295,8 +299,6 @@ class BatchRunner:
         eng = getattr(self._local, "engine", None)
         if eng is None:
             eng = self.engine_factory()
-            with self._lock:
-                self._engines.append(eng)
             if self.limiter.active:
                 eng = LimitedEngine(eng, self.limiter, self.tokens_per_call, self.stop)
             self._local.engine = eng
@@ -363,19 +365,44 @@ class BatchRunner:
             totals.results.append(r)
             self.reporter.pair_done(r, totals)
 
+        warming = self._warm({sources[p.source].lang for p in pending}, pending[:self.jobs]) if pending else None
         # stage 1, once per source that still has work
         for sid in dict.fromkeys(p.source for p in pending):
             src = sources[sid]
             if src.error is None and not self.stop.is_set():
                 self._logic(sid, src, main_engine, ekey, totals)
+        if warming is not None:
+            warming.join()  # before any fork: a child must not inherit a thread mid-work
 
         self._sources = sources
         self._dispatch(pending, sources, ekey, totals, by_pair)
+        totals.processes = self.processes
         totals.results = [by_pair[p] for p in self.pairs]
         totals.interrupted = self.stop.is_set()
         from .compare import write_comparison
         totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats)
         return totals
+
+    def _warm(self, langs: set[str], first: list[Pair]) -> threading.Thread:
+        """The first round's one-off costs, paid in the background while stage 1 waits for its
+        reply rather than by every worker at once afterwards: model builds, schemas, compiled
+        prompts, the SDK client, and the first round's targets (a place parsed once is kept in the
+        place cache: its pair then reads a pickle instead of parsing YAML between two requests)."""
+        from .loader import load_place
+
+        def warm() -> None:
+            try:
+                _build_models()
+                engine = self.engine_factory()  # its own: the main engine is busy with stage 1
+                for lang in sorted(langs):
+                    getattr(engine, "warm", lambda _lang: None)(lang)
+                for pair in first:
+                    load_place(*self.lib.paths()[pair.target])
+            except Exception:  # noqa: BLE001 — the first pair meets the same problem and reports it
+                pass
+        thread = threading.Thread(target=warm, name="warm", daemon=True)
+        thread.start()
+        return thread
 
     def _langs(self, sources: dict[str, _Source]) -> str:
         langs = {s.lang for s in sources.values()}
@@ -418,8 +445,8 @@ class BatchRunner:
     def _dispatch(self, pending: list[Pair], sources: dict[str, _Source], ekey: dict, totals: BatchResult,
                   by_pair: dict[Pair, PairResult]) -> None:
         queue = list(reversed(pending))
-        in_flight: dict[Future, tuple[Pair, float]] = {}
-        estimate = None  # cost of one pair: from the engine's pre-flight estimate, else observed
+        in_flight: dict[Future, tuple[Pair, float]] = {}  # result -> (pair, cost reserved for it)
+        slots: set[Future] = set()  # pairs still talking to the model (--jobs bounds these)
         observed: list[float] = []
 
         def record(r: PairResult) -> None:
@@ -430,8 +457,10 @@ class BatchRunner:
             totals.cost += r.cost
             self.reporter.pair_done(r, totals)
 
-        with self._pool() as pool:
+        with self._pool(pending) as pool:
             while queue or in_flight:
+                if self.discard.is_set():
+                    pool.discard()  # here, not in the signal handler: a pipe write must not interleave
                 while queue and not self.stop.is_set():
                     pair = queue[-1]
                     src = sources[pair.source]
@@ -439,14 +468,14 @@ class BatchRunner:
                         queue.pop()
                         record(PairResult(pair, "failed", error=src.error))
                         continue
-                    limit = self.jobs
+                    limit, busy = self.jobs, slots
                     reserve = 0.0
                     if self.max_cost is not None:
                         est = self.estimate_pair_cost(pair) if self.estimate_pair_cost else None
                         if observed:  # what pairs really cost corrects a pre-flight estimate that ran low
                             est = max(est or 0.0, max(observed))
-                        if est is None:
-                            limit = 1  # no estimate yet: learn one pair's cost before going wide
+                        if est is None:  # no estimate yet: learn one pair's cost before going wide
+                            limit, busy = 1, in_flight
                             est = 0.0
                         committed = totals.cost + sum(e for _, e in in_flight.values())
                         if committed + est > self.max_cost:
@@ -455,78 +484,99 @@ class BatchRunner:
                                 self.stop.set()
                             break  # wait for in-flight pairs: their real cost may leave room
                         reserve = est
-                    if len(in_flight) >= limit:
+                    if len(busy) >= limit:
                         break
                     queue.pop()
-                    fut = (pool.submit(_forked_pair, pair, ekey) if self._forked
-                           else pool.submit(self._pair, pair, src, ekey))
-                    in_flight[fut] = (pair, reserve)
+                    slot, result = pool.submit(pair, ekey)
+                    slots.add(slot)
+                    in_flight[result] = (pair, reserve)
                 if not in_flight:
                     if queue and self.stop.is_set():
                         break
                     continue
-                done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
+                done, _ = wait([*in_flight, *slots], timeout=0.2, return_when=FIRST_COMPLETED)
+                slots -= done
                 for fut in done:
-                    pair, _res = in_flight.pop(fut)
-                    r = fut.result()
-                    if r.status == "done" and r.cost:
-                        observed.append(r.cost)
-                    record(r)
+                    if fut in in_flight:
+                        in_flight.pop(fut)
+                        r = fut.result()
+                        if r.status == "done" and r.cost:
+                            observed.append(r.cost)
+                        record(r)
             for pair in reversed(queue):
                 reason = "--max-cost reached" if totals.budget_stopped else "interrupted"
                 record(PairResult(pair, "not_run", error=reason))
 
-    def _pool(self):
-        """Threads for engines that wait on the network; processes for CPU-bound engines.
+    @contextmanager
+    def _pool(self, pending: list[Pair]):
+        """Worker threads, or forked worker processes with threads in each (workers.py).
 
-        The offline engine is pure Python computation, so threads would queue on the GIL; forked
-        worker processes use every core. They inherit the runner (library, shared logic) at fork
-        time and ignore SIGINT: the parent decides what stops, and a pair in flight finishes.
+        Processes, one per core, for engines whose pairs spend CPU that would queue on one GIL: a
+        CPU-bound engine (offline) runs one pair at a time per process; an engine that waits on the
+        network (llm, `forkable`) spreads --jobs threads over the processes, and its pairs take
+        turns (`takes_turns`). Threads only when fork is unavailable or a rate limiter is active
+        (its buckets live in this process). Twice the threads of the slots: a pair that has given
+        its slot back still renders and writes while the next one starts.
         """
-        import multiprocessing
-        import os
-        cpu_bound = getattr(self._main_engine, "cpu_bound", self._main_engine.name in CPU_BOUND)
-        self._forked = (cpu_bound and self.jobs > 1
-                        and "fork" in multiprocessing.get_all_start_methods() and not self.limiter.active)
-        if not self._forked:
-            return ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="pair")
-        from concurrent.futures import ProcessPoolExecutor
-        global _FORK_RUNNER
-        _FORK_RUNNER = self
-        return ProcessPoolExecutor(max_workers=min(self.jobs, os.cpu_count() or 1),
-                                   mp_context=multiprocessing.get_context("fork"), initializer=_ignore_sigint)
+        from . import workers
+        eng = self._main_engine
+        cpu_bound = getattr(eng, "cpu_bound", eng.name in CPU_BOUND)
+        procs = min(self.jobs, len(pending), workers.allowed())
+        run = self._run_pair
+        if getattr(eng, "takes_turns", False):
+            run = in_turn(Baton(), run)
+        if (procs > 1 and (cpu_bound or getattr(eng, "forkable", False)) and workers.can_fork()
+                and not self.limiter.active):
+            self.processes = procs
+            pool = workers.Processes(run, procs, 1 if cpu_bound else 2 * -(-self.jobs // procs),
+                                     on_discard=self.discard.set, lost=self._lost)
+        else:
+            pool = workers.Threads(run, 2 * self.jobs)
+        with pool:
+            yield pool
 
-    def _pair(self, pair: Pair, src: _Source, ekey: dict) -> PairResult:
+    def _run_pair(self, pair: Pair, ekey: dict, release: Callable[[], None]) -> PairResult:
+        return self._pair(pair, self._sources[pair.source], ekey, release)
+
+    @staticmethod
+    def _lost(pair: Pair, _ekey: dict, message: str) -> PairResult:
+        return PairResult(pair, "failed", error=message)
+
+    def _pair(self, pair: Pair, src: _Source, ekey: dict, release: Callable[[], None] = lambda: None) -> PairResult:
         from .loader import load_place
         from .render import render
         from .stages import analyze
         t0 = time.perf_counter()
         n_logic = len(src.records)
-        memo = None
+        engine, before = None, {}
         try:
             if self.discard.is_set():
                 raise Interrupted()
             engine = self._engine()
+            before = _usage(engine)
             path, root = self.lib.paths()[pair.target]
             # loaded per pair and dropped after: memory stays flat over thousands of targets
             tgt = load_place(path, root)
             memo = analyze(engine, src.loaded, tgt, src.lang, logic=src.logic, logic_records=src.records)
-            rendered = {fmt: render(memo, src.loaded.place, tgt.place, fmt) for fmt in self.formats}
-            if self.discard.is_set():
-                raise Interrupted()
-            summary = fit_summary(memo.fit, tgt.place.name(src.lang))
-            man_path = manifest_path(self.out, pair)
-            man_path.unlink(missing_ok=True)
-            for fmt, data in rendered.items():
-                write_atomic(output_path(self.out, pair, fmt), data)
-            reqs, toks, cost = _usage_of(memo.run.stages[n_logic:])
-            man = {"version": MANIFEST_VERSION, "kind": "pair", "status": "ok", "source": pair.source,
-                   "target": pair.target, "lang": src.lang, "engine": ekey,
-                   "inputs": {"source": memo.run.inputs[0].files, "target": memo.run.inputs[1].files},
-                   "formats": self.formats,
-                   "outputs": {f: output_path(self.out, pair, f).name for f in self.formats},
-                   "fit": summary, "usage": {"requests": reqs, "tokens": toks, "cost": round(cost, 6)}}
-            write_atomic(man_path, json.dumps(man, ensure_ascii=False, indent=2) + "\n")
+            release()  # the model is done with this pair: the next one may start talking to it
+            with later():
+                rendered = {fmt: render(memo, src.loaded.place, tgt.place, fmt) for fmt in self.formats}
+                if self.discard.is_set():
+                    raise Interrupted()
+                summary = fit_summary(memo.fit, tgt.place.name(src.lang))
+                reqs, toks, cost = _usage_of(memo.run.stages[n_logic:])
+                man = {"version": MANIFEST_VERSION, "kind": "pair", "status": "ok", "source": pair.source,
+                       "target": pair.target, "lang": src.lang, "engine": ekey,
+                       "inputs": {"source": memo.run.inputs[0].files, "target": memo.run.inputs[1].files},
+                       "formats": self.formats,
+                       "outputs": {f: output_path(self.out, pair, f).name for f in self.formats},
+                       "fit": summary, "usage": {"requests": reqs, "tokens": toks, "cost": round(cost, 6)}}
+                with waiting():  # file system waits (fsync): another pair's turn meanwhile
+                    man_path = manifest_path(self.out, pair)
+                    man_path.unlink(missing_ok=True)
+                    for fmt, data in rendered.items():
+                        write_atomic(output_path(self.out, pair, fmt), data)
+                    write_atomic(man_path, json.dumps(man, ensure_ascii=False, indent=2) + "\n")
             return PairResult(pair, "done", fit=summary, formats=self.formats, requests=reqs, tokens=toks,
                               cost=cost, seconds=time.perf_counter() - t0)
         except Interrupted:
@@ -535,7 +585,10 @@ class BatchRunner:
             if self.discard.is_set():
                 return PairResult(pair, "not_run", error="interrupted")
             err = _error_text(e)
-            reqs, toks, cost = self._usage_since_failure(memo)
+            # what the failed pair's calls used, retries and re-asks included: its stage records are lost
+            used = {k: v - (before.get(k) or 0) for k, v in _usage(engine).items() if isinstance(v, (int, float))}
+            reqs, toks, cost = (used.get("requests", 0), used.get("tokens_in", 0) + used.get("tokens_out", 0),
+                                used.get("cost", 0.0))
             try:
                 write_atomic(manifest_path(self.out, pair),
                              json.dumps({"version": MANIFEST_VERSION, "kind": "pair", "status": "failed",
@@ -546,31 +599,18 @@ class BatchRunner:
             return PairResult(pair, "failed", error=err, requests=reqs, tokens=toks, cost=cost,
                               seconds=time.perf_counter() - t0)
 
-    def _usage_since_failure(self, memo) -> tuple[int, int, float]:
-        # a stage that raised leaves no StageRecord; its usage is lost to the pair's total but
-        # still counted by the engine, which the CLI's final summary reads from engine_usage()
-        return _usage_of(memo.run.stages) if memo is not None else (0, 0, 0.0)
 
-    def engine_usage(self) -> dict:
-        """Usage summed over every engine this batch created (includes failed calls)."""
-        out: dict[str, float] = {}
-        for eng in self._engines:
-            for k, v in _usage(eng).items():
-                if isinstance(v, (int, float)):
-                    out[k] = out.get(k, 0) + v
-        return out
+def _build_models() -> None:
+    """Build the deferred pydantic models a pair uses (~60 ms): once here, before workers fork,
+    rather than in every worker's first pair."""
+    from pydantic import BaseModel
 
-
-_FORK_RUNNER: BatchRunner | None = None
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _forked_pair(pair: Pair, ekey: dict) -> PairResult:
-    runner = _FORK_RUNNER
-    return runner._pair(pair, runner._sources[pair.source], ekey)
+    from . import artifacts, conditions, replies, schema
+    for module in (schema, conditions, artifacts, replies):
+        for obj in list(vars(module).values()):
+            if (isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__
+                    and not obj.__pydantic_complete__):
+                obj.model_rebuild(raise_errors=False)
 
 
 def run_batch(lib, pairs: list[Pair], out: Path, **options) -> BatchResult:

@@ -54,7 +54,7 @@ def summary_lines(result: BatchResult, out) -> list[str]:
     lines = [f"batch: {len(result.results)} pairs: {result.count('done')} done, {result.count('skipped')} skipped, "
              f"{result.count('failed')} failed, {result.count('not_run')} not run; "
              f"{result.requests} requests, {result.tokens:,} tokens, cost {_money(result.cost)}; "
-             f"{result.seconds:.1f}s"]
+             f"{result.seconds:.1f}s" + (f" in {result.processes} worker processes" if result.processes > 1 else "")]
     for r in result.failed:
         lines.append(f"failed: {r.pair.source} → {r.pair.target}: {r.error}")
     if result.budget_stopped:

@@ -42,10 +42,14 @@ class Prompt:
     def origin(self) -> str:
         return "bundled" if self.path.parent == BUNDLED else str(self.path)
 
+    def compile(self):
+        """The compiled template (once per body and process)."""
+        return _compiled(self.body)
+
     def render(self, **variables) -> list[dict]:
         """The chat messages: [system, user]."""
         try:
-            tmpl = _compiled(self.body)
+            tmpl = self.compile()
             ctx = tmpl.new_context({"prompt": self, "data_open": DATA_OPEN, "data_close": DATA_CLOSE,
                                     **variables})
             parts = {name: "".join(tmpl.blocks[name](ctx)).strip() + "\n" for name in ("system", "user")}
