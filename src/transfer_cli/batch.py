@@ -2,8 +2,8 @@
 
 A plan is a list of (source, target) pairs. Stage 1 runs once per source and its CaseLogic is
 shared by all of that source's targets (and kept on disk, so a resumed batch does not extract
-again); fit and actions run concurrently across targets in worker threads (the llm engine does
-blocking HTTP), within request/token rate limits and a cost budget.
+again); fit and actions run concurrently across targets, on threads or in forked worker
+processes (workers.py), within request/token rate limits and a cost budget.
 
 Each pair's outputs are written atomically and then a small manifest, which is the commit
 marker: it records the input hashes, the engine/model/prompt versions and the formats, so a
