@@ -137,3 +137,17 @@ def test_saved_memo_honours_the_umask(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "memo.md").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_atomic_writes_read_the_umask_without_changing_it(tmp_path):
+    # reading the umask by setting it would, for an instant, give files other threads create
+    # the temporary mask; the umask must be read in place and stay as it was
+    import os
+    from transfer_cli.files import write_atomic
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "a.md", "x")
+        assert (tmp_path / "a.md").stat().st_mode & 0o777 == 0o640
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(old)

@@ -25,7 +25,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process umask, read without changing it where the system allows: os.umask can only
+    read it by setting it, and for that instant a file another thread creates would get the
+    temporary mask (batch workers write files concurrently)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: the strictest mask for that instant, never a looser one
     os.umask(mask)
     return mask
 
