@@ -357,7 +357,7 @@ def test_max_cost_stops_before_exceeding(tmp_path, many):
 
 
 def test_rate_limiter_spaces_requests():
-    from transfer_cli.batch import RateLimiter
+    from transfer_cli.limits import RateLimiter
     now = [0.0]
 
     def sleep(s):
