@@ -143,11 +143,14 @@ class Processes:
         if self._discarded:
             return
         self._discarded = True
+        self._tell_all(_DISCARD)
+
+    def _tell_all(self, message) -> None:
         for conn in self._conns:
             try:
-                conn.send(_DISCARD)
+                conn.send(message)
             except OSError:
-                pass
+                pass  # that child is gone; its pairs are failed where its pipe closes
 
     def _finish(self, call: int, result, error: str | None = None) -> None:
         with self._lock:
@@ -193,11 +196,7 @@ class Processes:
 
     def __exit__(self, *exc) -> None:
         self._closing = True
-        for conn in self._conns:
-            try:
-                conn.send(_STOP)
-            except OSError:
-                pass
+        self._tell_all(_STOP)
         for proc in self._procs:
             proc.join(timeout=60)
             if proc.is_alive():
