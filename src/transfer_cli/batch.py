@@ -35,7 +35,6 @@ from .plan import Pair, plan_from_args, read_plan  # noqa: F401 (the CLI imports
 from .turns import Baton, in_turn, later, waiting
 
 MANIFEST_VERSION = 1
-CPU_BOUND = {"offline"}  # engines that compute rather than wait: run in processes
 EXT = {"md": "md", "json": "json", "html": "html", "docx": "docx"}
 
 
@@ -416,7 +415,7 @@ class BatchRunner:
         """
         from . import workers
         eng = self._main_engine
-        cpu_bound = getattr(eng, "cpu_bound", eng.name in CPU_BOUND)
+        cpu_bound = getattr(eng, "cpu_bound", False)
         procs = min(self.jobs, len(pending), workers.allowed())
         run = self._run_pair
         if getattr(eng, "takes_turns", False):

@@ -40,7 +40,7 @@ class LLMEngine:
     name = "llm"
     cpu_bound = False
     forkable = True  # a batch may run its pairs in forked workers: each builds its own client there
-    takes_turns = True  # its waits (HTTP, retry sleeps) go through workers.waiting: see turns.py
+    takes_turns = True  # its waits (HTTP, retry sleeps) go through turns.waiting, so a batch's other pairs compute meanwhile
 
     def __init__(self, settings: Settings | None = None, *, model: str | None = None, base_url: str | None = None,
                  provider: str | None = None, mode: str | None = None, prompts: Path | None = None,

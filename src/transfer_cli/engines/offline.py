@@ -25,6 +25,7 @@ _MUNICIPAL_POWERS = {"land_supply", "development_zone", "investment_approval", "
 class OfflineEngine:
     name = "offline"
     model = None
+    cpu_bound = True  # all computation, no waiting: a batch runs its pairs in processes, one at a time each
 
     # ---- stage 1 -------------------------------------------------------------------------
     def extract(self, source: S.Place, lang: str) -> CaseLogic:
