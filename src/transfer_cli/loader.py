@@ -204,17 +204,13 @@ def read_names(path: Path, root: Path | None = None) -> list[str]:
                 return names
         except (OSError, ValueError):
             pass
-    names = _names_of(load_place(path, root).place)
+    names = load_place(path, root).place.all_names()
     if key is not None:
         try:
             write_atomic(_cache_path(key, ".names"), json.dumps(names, ensure_ascii=False))
         except OSError:
             pass
     return names
-
-
-def _names_of(place: Place) -> list[str]:
-    return [n for n in (place.names.zh, place.names.en, *place.aliases) if n]
 
 
 def _cache_key(files: list[Path]) -> str | None:
@@ -451,7 +447,7 @@ class Library:
     def names(self, place_id: str) -> list[str]:
         """zh, en and aliases of a place (see `read_names`)."""
         if place_id in self._cache:
-            return _names_of(self._cache[place_id].place)
+            return self._cache[place_id].place.all_names()
         return read_names(*self.paths()[place_id])
 
     def resolve(self, name: str) -> Place:

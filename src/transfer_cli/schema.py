@@ -324,6 +324,10 @@ class Place(Strict):
     def role(self) -> str:
         return "source" if self.mechanisms else "target"
 
+    def all_names(self) -> list[str]:
+        """Its zh and en names, then its aliases: every name a user or a text may call it by."""
+        return [n for n in (self.names.zh, self.names.en, *self.aliases) if n]
+
     def note(self, note_id: str) -> Note | None:
         if self._notes_by_id is None:
             self._notes_by_id = {n.id: n for n in self.notes}

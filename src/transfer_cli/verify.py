@@ -27,7 +27,7 @@ horizons (recommendations the engine makes, not claims about either place).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
@@ -99,7 +99,7 @@ def name_forms(*names: str | None) -> set[str]:
 
 
 def place_names(place: S.Place) -> set[str]:
-    return name_forms(place.names.zh, place.names.en, *place.aliases)
+    return name_forms(*place.all_names())
 
 
 def _merge(groups: Iterable[set[str]]) -> dict[str, frozenset[str]]:
