@@ -106,7 +106,7 @@ def test_doctor_reports_an_unreachable_endpoint(cli, tmp_path):
 
 
 def test_prompt_override_is_used_and_recorded(cli, tmp_path):
-    from transfer_cli.prompts import BUNDLED
+    from transfer_cli.llm.prompts import BUNDLED
     mine = tmp_path / "myprompts"
     mine.mkdir()
     text = (BUNDLED / "check_fit.zh.j2").read_text(encoding="utf-8")

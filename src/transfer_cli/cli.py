@@ -477,7 +477,7 @@ app.add_typer(cache_app, name="cache")
 @fails_cleanly
 def prompts_list(prompts: PromptsOpt = None):
     """List the prompt templates the llm engine uses: id, language, version, stage, hash, origin."""
-    from .prompts import PromptSet
+    from .llm.prompts import PromptSet
     for p in PromptSet(prompts).all():
         print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
 

@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from . import vocabulary as V
 from .errors import CaseError, InputError
 from .files import write_atomic
+from .paths import bundled
 from .schema import COND_TAGS, Place
 
-BUNDLED = Path(__file__).parent / "cases"
+BUNDLED = bundled("cases")
 ENV_CASES = "TRANSFER_CASES"
 
 

@@ -1,12 +1,13 @@
-"""Where transfer keeps per-user files. One place, so tests can redirect them all at once.
+"""Where transfer finds its files: per-user ones, and the data shipped with it.
 
-TRANSFER_CACHE_DIR / TRANSFER_CONFIG_DIR override; otherwise the platform's user
-directories (XDG on Linux).
+TRANSFER_CACHE_DIR / TRANSFER_CONFIG_DIR override the user files' places (one place, so tests
+can redirect them all at once); otherwise the platform's user directories (XDG on Linux).
 """
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 
@@ -24,3 +25,14 @@ def config_dir() -> Path:
         return Path(env)
     from platformdirs import user_config_dir
     return Path(user_config_dir("transfer", appauthor=False))
+
+
+def bundled(name: str) -> Path:
+    """A data folder shipped with transfer (`cases`, `prompts`): the package transfer_cli.<name>.
+
+    Through importlib.resources, not a path relative to this file: in the repository the folders
+    sit at the top, next to src/, and the build maps them into the package."""
+    root = files(f"transfer_cli.{name}")
+    if not isinstance(root, Path):  # a zipped install: the library and the prompt loader need files
+        raise RuntimeError(f"transfer_cli.{name} is not a folder on disk ({root}); install transfer unzipped")
+    return root

@@ -22,7 +22,7 @@ from ..artifacts import ActionPlan, CaseLogic, Claim, ContextRow, FitAssessment
 from ..conditions import Evaluation
 from ..config import Settings, resolve
 from ..errors import InputError
-from ..prompts import STAGE_PROMPTS, PromptSet, data_block
+from ..llm.prompts import STAGE_PROMPTS, PromptSet, data_block
 from ..replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, plan_from
 from .offline import OfflineEngine, find_analog
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .artifacts import PromptRecord
-from .errors import InputError
+from ..artifacts import PromptRecord
+from ..errors import InputError
+from ..paths import bundled
 
-BUNDLED = Path(__file__).parent / "prompts"
+BUNDLED = bundled("prompts")
 STAGE_PROMPTS = {"extract": "extract_logic", "fit": "check_fit", "actions": "draft_actions"}
 # The data block's fences. Data containing the closing fence is defused so it cannot end the block.
 DATA_OPEN, DATA_CLOSE = "<<<DATA", "DATA>>>"

@@ -1,0 +1,1 @@
+"""The llm engine's parts: settings, prompts, the model client, its cache and token counts."""
