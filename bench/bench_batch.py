@@ -58,7 +58,7 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, floa
 
 
 def offline(tmp: Path) -> list[str]:
-    from transfer_cli.loader import BUNDLED
+    from transfer_cli.places.loader import BUNDLED
     rows = []
     for n in (100, 1000):
         cases = tmp / f"cases{n}"
@@ -87,10 +87,11 @@ def offline(tmp: Path) -> list[str]:
 
 def breakdown(cases: Path, tmp: Path, n: int = 40) -> list[str]:
     """Where one pair's time goes, in-process on one thread: the verifier vs everything else."""
-    from transfer_cli import verify
-    from transfer_cli.batch import Pair, run_batch
-    from transfer_cli.engines.offline import OfflineEngine
-    from transfer_cli.loader import Library
+    from transfer_cli.verify import checks as verify
+    from transfer_cli.batch.plan import Pair
+    from transfer_cli.batch.runner import run_batch
+    from transfer_cli.pipeline.engines.offline import OfflineEngine
+    from transfer_cli.places.loader import Library
     spent = [0.0]
     inner = verify.verify_memo
 
@@ -115,7 +116,7 @@ def breakdown(cases: Path, tmp: Path, n: int = 40) -> list[str]:
 def llm(tmp: Path) -> list[str]:
     try:
         import fakeserver  # noqa: F401  (tests/fakeserver.py, the shared fake OpenAI server)
-        from transfer_cli.engines import llm as _llm  # noqa: F401
+        from transfer_cli.pipeline.engines import llm as _llm  # noqa: F401
     except ImportError as e:
         return [f"(b) llm: pending — {e.name or e} is not available yet (needs the llm engine and tests/fakeserver.py)."]
     try:

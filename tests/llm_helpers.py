@@ -14,10 +14,10 @@ KEY = "sk-FAKE-transfer-key-5e1f0c9a77d3"  # distinctive: any trace of it in a f
 @lru_cache(maxsize=None)
 def canned(source: str = "liling", target: str = "jinjiang", lang: str = "zh", cases: str | None = None) -> dict:
     """What a well-behaved model replies for each stage: the offline engine's artifacts, reply-shaped."""
-    from transfer_cli.engines.offline import OfflineEngine
-    from transfer_cli.loader import Library
-    from transfer_cli.replies import to_reply
-    from transfer_cli.stages import context_rows, evaluate_conditions, scale_differences
+    from transfer_cli.pipeline.engines.offline import OfflineEngine
+    from transfer_cli.places.loader import Library
+    from transfer_cli.llm.replies import to_reply
+    from transfer_cli.pipeline.stages import context_rows, evaluate_conditions, scale_differences
     lib = Library([Path(cases)] if cases else [])
     s, t = lib.load(source).place, lib.load(target).place
     o = OfflineEngine()

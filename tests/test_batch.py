@@ -28,7 +28,7 @@ def summary(stderr: str) -> dict[str, int]:
 
 
 def library_ids(*dirs: Path) -> list[str]:
-    from transfer_cli.loader import Library
+    from transfer_cli.places.loader import Library
     return list(Library(list(dirs)).paths())
 
 
@@ -263,7 +263,7 @@ class CountingEngine:
     lock = threading.Lock()
 
     def __init__(self, latency=0.0, price=0.01, fail_on=()):
-        from transfer_cli.engines.offline import OfflineEngine
+        from transfer_cli.pipeline.engines.offline import OfflineEngine
         self._inner, self.latency, self.price, self.fail_on = OfflineEngine(), latency, price, fail_on
         self.name, self.model = "fake", "m"
         self.usage = {"requests": 0, "tokens_in": 0, "tokens_out": 0, "cost": 0.0}
@@ -300,8 +300,8 @@ class CountingEngine:
 
 @pytest.fixture
 def many(tmp_path):
-    from transfer_cli.batch import Pair
-    from transfer_cli.loader import Library
+    from transfer_cli.batch.plan import Pair
+    from transfer_cli.places.loader import Library
     cases = source_dir(tmp_path / "cases", SYNTHETIC)
     ids = write_targets(cases, 12)
     CountingEngine.calls = []
@@ -310,7 +310,7 @@ def many(tmp_path):
 
 
 def test_concurrent_run_makes_one_extract_and_two_calls_per_target(tmp_path, many):
-    from transfer_cli.batch import run_batch
+    from transfer_cli.batch.runner import run_batch
     lib, pairs = many
     res = run_batch(lib, pairs, tmp_path / "out", engine_factory=lambda: CountingEngine(latency=0.05),
                     jobs=6, handle_sigint=False)
@@ -327,7 +327,7 @@ def test_concurrent_run_makes_one_extract_and_two_calls_per_target(tmp_path, man
 
 
 def test_failed_pairs_are_recorded_and_the_rest_go_on(tmp_path, many):
-    from transfer_cli.batch import run_batch
+    from transfer_cli.batch.runner import run_batch
     lib, pairs = many
     bad = {pairs[3].target, pairs[7].target}
     res = run_batch(lib, pairs, tmp_path / "out", engine_factory=lambda: CountingEngine(fail_on=bad), jobs=4,
@@ -342,7 +342,7 @@ def test_failed_pairs_are_recorded_and_the_rest_go_on(tmp_path, many):
 
 
 def test_max_cost_stops_before_exceeding(tmp_path, many):
-    from transfer_cli.batch import run_batch
+    from transfer_cli.batch.runner import run_batch
     lib, pairs = many
     # extract 0.01 + 0.02 per pair: 0.075 allows exactly 3 pairs (0.07), never a 4th
     res = run_batch(lib, pairs, tmp_path / "out", engine_factory=CountingEngine, jobs=4, max_cost=0.075,
@@ -357,7 +357,7 @@ def test_max_cost_stops_before_exceeding(tmp_path, many):
 
 
 def test_rate_limiter_spaces_requests():
-    from transfer_cli.limits import RateLimiter
+    from transfer_cli.batch.limits import RateLimiter
     now = [0.0]
 
     def sleep(s):

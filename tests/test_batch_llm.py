@@ -213,10 +213,10 @@ def price_config(tmp_path, server, input_price: float, output_price: float) -> N
 
 
 def test_max_cost_stops_before_the_budget_from_the_preflight_estimate(tmp_path, places, monkeypatch, processes):
-    from transfer_cli.batch import Pair
-    from transfer_cli.dryrun import PairCostEstimator
-    from transfer_cli.engines.llm import LLMEngine
-    from transfer_cli.loader import Library
+    from transfer_cli.batch.plan import Pair
+    from transfer_cli.llm.dryrun import PairCostEstimator
+    from transfer_cli.pipeline.engines.llm import LLMEngine
+    from transfer_cli.places.loader import Library
     cases, targets = places(10)
     env = llm_env(tmp_path, TRANSFER_PROCESSES=processes)
     for k, v in env.items():  # the in-process estimate below reads the same config dir as the CLI

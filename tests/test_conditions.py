@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 from pydantic import TypeAdapter
 
-from transfer_cli import schema as S
-from transfer_cli.conditions import evaluate, resolve_field
+from transfer_cli.places import schema as S
+from transfer_cli.places.conditions import evaluate, resolve_field
 
 COND = TypeAdapter(S.Condition)
 
@@ -103,6 +103,6 @@ def test_conditions_are_data_not_code():
 
 
 def test_every_indicator_key_has_a_chinese_label():
-    from transfer_cli.i18n import INDICATOR_NAMES
-    from transfer_cli.vocabulary import INDICATORS
+    from transfer_cli.pipeline.i18n import INDICATOR_NAMES
+    from transfer_cli.places.vocabulary import INDICATORS
     assert set(INDICATORS) <= set(INDICATOR_NAMES["zh"])

@@ -311,9 +311,9 @@ def _content(view, key=None):
 @pytest.mark.parametrize("target", ("beta", "gamma"))
 def test_html_and_docx_show_every_string_of_the_view(target):
     """A field added to the view but left out of a renderer fails here, not in a reader's hands."""
-    from transfer_cli.loader import Library
+    from transfer_cli.places.loader import Library
     from transfer_cli.render.view import build_view
-    from transfer_cli.artifacts import Memo
+    from transfer_cli.pipeline.artifacts import Memo
 
     out = rendered("alpha", target, "en", str(SYNTHETIC))
     lib = Library([SYNTHETIC])

@@ -15,14 +15,14 @@ ALIASES = [("醴陵", "liling"), ("醴陵市", "liling"), ("Liling", "liling"), 
 
 @pytest.mark.parametrize("name,expected", ALIASES)
 def test_places_resolve_by_id_alias_or_name(name, expected):
-    from transfer_cli.loader import Library
+    from transfer_cli.places.loader import Library
     assert Library().resolve_id(name) == expected
 
 
 def test_names_come_from_the_cache_and_follow_edits(tmp_path, monkeypatch):
     # alias lookup reads each place's names from a small file beside its cached pickle; an edited
     # place gets new names, and a damaged names file is rebuilt, never trusted
-    from transfer_cli.loader import Library
+    from transfer_cli.places.loader import Library
     monkeypatch.setenv("TRANSFER_CACHE_DIR", str(tmp_path / "cache"))
     user = tmp_path / "mycases"
     user.mkdir()

@@ -36,7 +36,7 @@ def cfg(tmp_path, monkeypatch):
             monkeypatch.delenv(k)
     monkeypatch.setenv("TRANSFER_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.chdir(tmp_path)
-    from transfer_cli import config
+    from transfer_cli.llm import config
     return config
 
 
@@ -138,7 +138,7 @@ def test_cache_stats_and_clear(cli, tmp_path):
 
 
 def test_cache_is_safe_under_concurrent_writers(tmp_path):
-    from transfer_cli.cache import Cache, request_key
+    from transfer_cli.llm.cache import Cache, request_key
     errors = []
 
     def work(path, start, n):
@@ -175,8 +175,8 @@ def test_help_does_not_import_the_model_stack():
 
 
 def test_strict_schema_shapes(tmp_path):
-    from transfer_cli.client import extract_json, strict_schema
-    from transfer_cli.replies import FitReply, LogicReply
+    from transfer_cli.llm.client import extract_json, strict_schema
+    from transfer_cli.llm.replies import FitReply, LogicReply
     schema, strict = strict_schema(FitReply)
     assert strict and schema["additionalProperties"] is False and set(schema["required"]) == set(schema["properties"])
     assert "default" not in json.dumps(schema)

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from transfer_cli import evidence as E
-from transfer_cli import tokens
-from transfer_cli.config import Settings
-from transfer_cli.engines.llm import LLMEngine
+from transfer_cli.llm import evidence as E
+from transfer_cli.llm import tokens
+from transfer_cli.llm.config import Settings
+from transfer_cli.pipeline.engines.llm import LLMEngine
 from transfer_cli.errors import InputError
-from transfer_cli.loader import Library
+from transfer_cli.places.loader import Library
 
 
 def _data_notes(messages) -> list[str]:

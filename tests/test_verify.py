@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SYNTHETIC, run_cli
-from transfer_cli.artifacts import Memo
-from transfer_cli.loader import Library
-from transfer_cli.numbers import figures
-from transfer_cli.verify import check_artifact, verify_memo
+from transfer_cli.pipeline.artifacts import Memo
+from transfer_cli.places.loader import Library
+from transfer_cli.verify.numbers import figures
+from transfer_cli.verify.checks import check_artifact, verify_memo
 
 BUNDLED_TARGETS = ("jinjiang", "wuhou", "liuyang", "dehua", "jingdezhen", "stoke-on-trent")
 

@@ -3,8 +3,8 @@
 import math
 import random
 
-from transfer_cli.numbers import Quantity
-from transfer_cli.cited import Content, Joined
+from transfer_cli.verify.numbers import Quantity
+from transfer_cli.verify.cited import Content, Joined
 
 
 def _linear_find(qs, q):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from transfer_cli.turns import Baton, in_turn, later, waiting
-from transfer_cli.workers import Processes, Threads, can_fork
+from transfer_cli.batch.turns import Baton, in_turn, later, waiting
+from transfer_cli.batch.workers import Processes, Threads, can_fork
 
 
 def queued(baton: Baton) -> int:

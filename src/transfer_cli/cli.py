@@ -26,7 +26,7 @@ _state = {"debug": False}
 CasesOpt = Annotated[Optional[List[Path]], typer.Option(
     "--cases", metavar="DIR", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh or en (default: the source's).")]
-# model options (analyze, extract): resolved flags > environment > config file (see config.py)
+# model options (analyze, extract): resolved flags > environment > config file (see llm/config.py)
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name; selects the llm engine (also TRANSFER_MODEL).")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (also OPENAI_BASE_URL).")]
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="A [providers.NAME] profile from the config file.")]
@@ -85,7 +85,7 @@ def main_options(
 
 
 def library(cases: Optional[List[Path]]):
-    from .loader import Library
+    from .places.loader import Library
     return Library(cases or [])
 
 
@@ -142,7 +142,7 @@ def analyze(
 ):
     """Run the three stages for SOURCE -> TARGET and print or save the memo."""
     from .render import format_for, render
-    from .stages import analyze as run
+    from .pipeline.stages import analyze as run
     lib = library(cases)
     src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
     fmt = format_for(output, fmt)
@@ -173,7 +173,7 @@ def extract(
     no_cache: NoCacheOpt = False,
 ):
     """Run stage 1 only and write the source's CaseLogic as JSON (edit it, then `analyze --logic`)."""
-    from .stages import extract_logic
+    from .pipeline.stages import extract_logic
     lib = library(cases)
     src = lib.resolve(source)
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
@@ -188,9 +188,9 @@ def extract(
 
 def make_engine(name: Optional[str], **llm):
     """--engine wins; otherwise the llm engine when a model is configured (flag, env or config file)."""
-    from .engines import get_engine
+    from .pipeline.engines import get_engine
     if name is None:
-        from .config import model_configured
+        from .llm.config import model_configured
         name = "llm" if model_configured(llm.get("model"), llm.get("provider")) else "offline"
     if name == "llm":
         return get_engine("llm", **{k: v for k, v in llm.items() if v is not None})
@@ -198,8 +198,8 @@ def make_engine(name: Optional[str], **llm):
 
 
 def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
-    from .dryrun import preview, render_text, summary_lines
-    from .engines.llm import LLMEngine
+    from .llm.dryrun import preview, render_text, summary_lines
+    from .pipeline.engines.llm import LLMEngine
     eng = LLMEngine(**{k: v for k, v in llm.items() if v is not None})
     previews = preview(eng, source, target, lang, logic)
     sys.stdout.write(render_text(previews))
@@ -211,7 +211,7 @@ def read_logic(path: Path):
     """A CaseLogic file, with a one-line error naming the file and field when it is wrong."""
     from pydantic import ValidationError
 
-    from .artifacts import CaseLogic
+    from .pipeline.artifacts import CaseLogic
     from .errors import InputError
     from .files import read_json
     data = read_json(path)
@@ -253,7 +253,7 @@ def cases_list(ctx: typer.Context, cases: CasesOpt = None):
 
 
 def _where(path: Path, root: Path) -> str:
-    from .loader import BUNDLED
+    from .places.loader import BUNDLED
     return "bundled" if root == BUNDLED else str(path)
 
 
@@ -274,7 +274,7 @@ def validate(
 ):
     """Check place files and every reference in them; one line per problem, exit 2 if any."""
     from .errors import CaseError
-    from .loader import load_place
+    from .places.loader import load_place
     lib = library(cases)
     targets = ([(p, None) for p in paths] if paths else list(lib.paths().values()))
     problems, ok = [], 0
@@ -306,8 +306,8 @@ def new(
     """Write a commented profile skeleton to fill in for a new target district."""
     from .errors import InputError
     from .files import write_atomic
-    from .schema import SLUG
-    from .skeleton import skeleton
+    from .places.schema import SLUG
+    from .places.skeleton import skeleton
     if not SLUG.match(place_id):
         raise InputError(f"'{place_id}' is not a valid id: use lowercase letters, digits and '-'")
     path = directory / f"{place_id}.yaml"
@@ -320,7 +320,7 @@ def new(
 @app.command()
 def vocabulary():
     """Print the controlled vocabulary: indicator keys and units, levels, tags, kinds, powers, domains."""
-    from . import vocabulary as V
+    from .places import vocabulary as V
     print("# indicators (key: canonical unit; accepted units — meaning)")
     for k, (unit, units, desc) in V.INDICATORS.items():
         print(f"{k}: {unit}; {', '.join(units)} — {desc}")
@@ -359,8 +359,9 @@ def batch(
     no_cache: NoCacheOpt = False,
 ):
     """Memos for many pairs, resumable, then index.md, summary.csv and a heatmap comparing the targets."""
-    from .batch import plan_from_args, read_plan, run_batch
-    from .batch_ui import RichReporter, summary_lines
+    from .batch.plan import plan_from_args, read_plan
+    from .batch.runner import run_batch
+    from .batch.ui import RichReporter, summary_lines
     from .errors import InputError
     from .render import format_for
     if output is None:
@@ -395,7 +396,7 @@ def batch(
 
 def _pair_cost_estimate(lib, make, lang):
     """--max-cost's pre-flight: each pair's cost estimated as `--dry-run` does, before it starts."""
-    from .dryrun import PairCostEstimator
+    from .llm.dryrun import PairCostEstimator
     from .errors import InputError
     engine = make()
     settings = getattr(engine, "settings", None)
@@ -410,7 +411,7 @@ def _rate_limits(rpm: Optional[float], tpm: Optional[float]) -> tuple[Optional[f
     if rpm is not None and tpm is not None:
         return rpm, tpm
     try:
-        from . import config
+        from .llm import config
     except ImportError:
         return rpm, tpm
     limits = getattr(config, "rate_limits", None)
@@ -434,9 +435,9 @@ def compare(
     no_cache: NoCacheOpt = False,
 ):
     """Print the mechanisms × targets matrix of transfer modes and scores; writes no memos."""
-    from .batch import plan_from_args
-    from .batch_ui import print_matrix
-    from .compare import compare_fits
+    from .batch.plan import plan_from_args
+    from .batch.ui import print_matrix
+    from .batch.compare import compare_fits
     lib = library(cases)
     pairs = plan_from_args(lib, source, targets or [], all_targets)
     src = lib.load(pairs[0].source).place
@@ -456,7 +457,7 @@ def check(
     cases: CasesOpt = None,
 ):
     """Verify a saved memo against its inputs: citations, figures, coverage, verdicts, place names. Exit 0 clean, 1 findings."""
-    from .verify import format_report, load_memo, name_groups, verify_memo
+    from .verify.checks import format_report, load_memo, name_groups, verify_memo
     lib = library(cases)
     memo, places, warnings = load_memo(memo_file, lib)
     for w in warnings:
@@ -491,8 +492,8 @@ def doctor(
     offline: Annotated[bool, typer.Option("--offline", help="Show the configuration only; do not probe the endpoint.")] = False,
 ):
     """Show the resolved model configuration (key redacted), probe the endpoint, report the tokenizer."""
-    from .config import resolve
-    from .doctor import config_lines, probe
+    from .llm.config import resolve
+    from .llm.doctor import config_lines, probe
     s = resolve(model=model, base_url=base_url, provider=provider)
     for line in config_lines(s):
         print(line)
@@ -511,7 +512,7 @@ def doctor(
 @fails_cleanly
 def cache_stats():
     """Where the cache is, how many replies it holds, its size and hits, the modes each endpoint took."""
-    from .cache import Cache
+    from .llm.cache import Cache
     st = Cache().stats()
     print(f"path: {st['path']}\nentries: {st['entries']}\nsize: {st['bytes']:,} bytes\nhits: {st['hits']}")
     for k, n in st["models"].items():
@@ -524,7 +525,7 @@ def cache_stats():
 @fails_cleanly
 def cache_clear():
     """Delete every cached reply (and the remembered structured-output modes)."""
-    from .cache import Cache
+    from .llm.cache import Cache
     print(f"removed {Cache().clear()} cached replies")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..artifacts import PromptRecord
+from ..pipeline.artifacts import PromptRecord
 from ..errors import InputError
 from ..paths import bundled
 

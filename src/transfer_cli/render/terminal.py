@@ -65,8 +65,8 @@ def print_place(place) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..conditions import fmt_number
-    from ..schema import text
+    from ..places.conditions import fmt_number
+    from ..places.schema import text
     lang = place.language
     con = Console()
     con.print(f"[bold]{place.id}[/bold]  {place.names.zh or ''} {place.names.en or ''}  "

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import schema as S
-from ..artifacts import Claim, Memo, cites_in
-from ..conditions import fmt_number, resolve_field
-from ..i18n import LABELS, admin_level, t
+from ..places import schema as S
+from ..pipeline.artifacts import Claim, Memo, cites_in
+from ..places.conditions import fmt_number, resolve_field
+from ..pipeline.i18n import LABELS, admin_level, t
 from ..identity import ByIdentity
 
 CARD_FIGURES = 6

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import tokens
 from .replies import to_reply
-from .stages import context_rows, evaluate_conditions, scale_differences
+from ..pipeline.stages import context_rows, evaluate_conditions, scale_differences
 
 
 @dataclass
@@ -27,7 +27,7 @@ class StagePreview:
 
 def preview(engine, source, target, lang: str, logic=None) -> list[StagePreview]:
     """engine: an LLMEngine; source/target: Places (target None for `extract`)."""
-    from .engines.offline import OfflineEngine
+    from ..pipeline.engines.offline import OfflineEngine
     offline = OfflineEngine()
     out: list[StagePreview] = []
 
@@ -98,7 +98,7 @@ class PairCostEstimator:
     """
 
     def __init__(self, lib, engine, lang: str | None = None):
-        from .engines.offline import OfflineEngine
+        from ..pipeline.engines.offline import OfflineEngine
         self.lib, self.engine, self.lang = lib, engine, lang
         self._offline = OfflineEngine()
         self._logic: dict[tuple[str, str], object] = {}  # stand-in stage-1 logic per source and language

@@ -1,13 +1,13 @@
 """The batch's terminal side: a rich progress bar on stderr and the comparison as a table.
 
-Kept apart from batch.py so that the runner works as a library without rich.
+Kept apart from runner.py so that the runner works as a library without rich.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .batch import BatchResult, PairResult, Reporter
+from .runner import BatchResult, PairResult, Reporter
 
 
 def _money(cost: float) -> str:

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ValidationError
 from . import tokens
 from .cache import Cache, request_key
 from .config import Settings
-from .errors import InputError, TransferError
-from .turns import waiting
+from ..errors import InputError, TransferError
+from ..batch.turns import waiting
 
 LADDER = ("json_schema", "json_object", "text")
 MAX_REASKS = 2

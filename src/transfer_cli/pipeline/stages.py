@@ -15,15 +15,15 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from . import __version__
-from . import schema as S
+from .. import __version__
+from ..places import schema as S
 from .artifacts import (ActionPlan, CaseLogic, Claim, ContextRow, FitAssessment, InputRecord, Memo,
                         RunRecord, StageRecord)
-from .conditions import Evaluation, evaluate, fmt_number
-from .errors import InputError
+from ..places.conditions import Evaluation, evaluate, fmt_number
+from ..errors import InputError
 from .i18n import admin_level, indicator_name, t
-from .identity import ByIdentity
-from .loader import Loaded, _display
+from ..identity import ByIdentity
+from ..places.loader import Loaded, _display
 
 CONTEXT_KEYS = ("area", "population_resident", "population_registered", "population_density", "gdp",
                 "gdp_per_capita", "gdp_growth", "primary_share", "secondary_share", "tertiary_share",
@@ -174,6 +174,6 @@ def analyze(engine, source: Loaded, target: Loaded, lang: str, logic: CaseLogic 
                     logic_file=_display(logic_file) if logic_file else None,
                     prompts=list(getattr(engine, "prompt_records", []) or []), stages=records)
     memo = Memo(logic=logic, fit=fit, plan=plan, run=run)
-    from .verify import verify_memo  # verify imports this module: keep the import here
+    from ..verify.checks import verify_memo  # verify imports this module: keep the import here
     memo.run.verification = verify_memo(memo, {p.place.id: p.place for p in (source, target)}).as_record()
     return memo

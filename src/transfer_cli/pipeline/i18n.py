@@ -317,7 +317,7 @@ def admin_level(lang: str, level: str) -> str:
 
 
 def indicator_name(lang: str, key: str) -> str:
-    from .vocabulary import INDICATORS
+    from ..places.vocabulary import INDICATORS
     if lang == "zh" and key in INDICATOR_NAMES["zh"]:
         return INDICATOR_NAMES["zh"][key]
     desc = INDICATORS[key][2] if key in INDICATORS else key

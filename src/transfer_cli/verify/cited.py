@@ -15,9 +15,9 @@ from typing import Iterable
 
 from pydantic import BaseModel
 
-from . import schema as S
-from .conditions import asset_path, resolve_field
-from .identity import ByIdentity
+from ..places import schema as S
+from ..places.conditions import asset_path, resolve_field
+from ..identity import ByIdentity
 from .numbers import Quantity, figures, quantity
 
 

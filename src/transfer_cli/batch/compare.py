@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import write_atomic
+from ..files import write_atomic
 
 MODE_ABBR = {"copy": "C", "adapt": "A", "inspire": "I", "avoid": "X"}
 _L = {
@@ -204,8 +204,8 @@ def compare_fits(lib, source_id: str, target_ids: list[str], engine, lang: str |
     """Stage 1 once, then stage 2 for every target: the matrix without actions or memos."""
     from types import SimpleNamespace
 
-    from .batch import Pair, fit_summary
-    from .stages import check_fit, extract_logic
+    from .runner import Pair, fit_summary
+    from ..pipeline.stages import check_fit, extract_logic
     src = lib.load(source_id).place
     lang = lang or src.language
     logic = extract_logic(engine, src, lang)

@@ -33,13 +33,13 @@ from typing import Iterable, Iterator
 
 from pydantic import BaseModel
 
-from . import schema as S
-from .artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, Memo, cites_in
-from .conditions import resolve_field
+from ..places import schema as S
+from ..pipeline.artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, Memo, cites_in
+from ..places.conditions import resolve_field
 from .cited import Content, Inputs
-from .identity import ByIdentity
+from ..identity import ByIdentity
 from .numbers import Quantity, figures, quantity
-from .stages import evaluate_conditions, file_hashes
+from ..pipeline.stages import evaluate_conditions, file_hashes
 
 KINDS = ("citation", "number_unsupported", "number_unit", "number_miscited", "coverage", "computed",
          "verdict", "entity")
@@ -116,7 +116,7 @@ def _merge(groups: Iterable[set[str]]) -> dict[str, frozenset[str]]:
 
 def name_groups(lib) -> tuple[frozenset[str], ...]:
     """The places of a case library and the confusable names, each as a group of spellings."""
-    from .errors import TransferError
+    from ..errors import TransferError
     groups = [name_forms(*g) for g in CONFUSABLE_NAMES]
     for pid in lib.paths():
         try:
@@ -129,8 +129,8 @@ def name_groups(lib) -> tuple[frozenset[str], ...]:
 @lru_cache(maxsize=1)
 def library_names() -> tuple[frozenset[str], ...]:
     """name_groups of the default library (bundled and TRANSFER_CASES), loaded once per process."""
-    from .errors import TransferError
-    from .loader import Library
+    from ..errors import TransferError
+    from ..places.loader import Library
     try:
         return name_groups(Library())
     except TransferError:
@@ -473,8 +473,8 @@ def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
     """
     from pydantic import ValidationError
 
-    from .errors import InputError
-    from .files import read_json
+    from ..errors import InputError
+    from ..files import read_json
     data = read_json(path, "check needs the memo's JSON form (transfer analyze SOURCE TARGET -o memo.json)")
     if not isinstance(data, dict) or data.get("kind") != "memo":
         kind = data.get("kind") if isinstance(data, dict) else None

@@ -3,7 +3,7 @@
 Stage 1 works from the source's notes; authored mechanisms, when present, go in as a draft
 for the model to check, correct and extend. Stages 2 and 3 get the CaseLogic, the target's
 profile fields and every computed condition evaluation, so the model reasons from computed
-facts. Each reply is validated (client.py), then checked by the verifier; when it finds
+facts. Each reply is validated (llm/client.py), then checked by the verifier; when it finds
 problems the model is asked once more with them, and the second answer is accepted with
 whatever findings remain — the memo's verification report lists them.
 """
@@ -14,16 +14,16 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from .. import evidence as E
-from .. import schema as S
-from .. import tokens
-from .. import vocabulary as V
+from ...llm import evidence as E
+from ...places import schema as S
+from ...llm import tokens
+from ...places import vocabulary as V
 from ..artifacts import ActionPlan, CaseLogic, Claim, ContextRow, FitAssessment
-from ..conditions import Evaluation
-from ..config import Settings, resolve
-from ..errors import InputError
-from ..llm.prompts import STAGE_PROMPTS, PromptSet, data_block
-from ..replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, plan_from
+from ...places.conditions import Evaluation
+from ...llm.config import Settings, resolve
+from ...errors import InputError
+from ...llm.prompts import STAGE_PROMPTS, PromptSet, data_block
+from ...llm.replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, plan_from
 from .offline import OfflineEngine, find_analog
 
 OUTPUT_RESERVE = 16_000  # tokens kept free for the reply when no max_output_tokens is configured
@@ -67,8 +67,8 @@ class LLMEngine:
     @property
     def client(self):
         if self._client is None:
-            from ..cache import Cache
-            from ..client import ModelClient
+            from ...llm.cache import Cache
+            from ...llm.client import ModelClient
             self._client = ModelClient(self.settings, Cache(enabled=not self.no_cache), notify=self.notify)
         return self._client
 
@@ -87,7 +87,7 @@ class LLMEngine:
         """Pay a first pair's one-off costs now: a batch calls this while its stage-1 request is in
         flight, instead of sixteen workers meeting them at once (~60 ms of CPU on one GIL): the reply
         schemas, the compiled fit and actions prompts, the SDK client."""
-        from ..client import strict_schema
+        from ...llm.client import strict_schema
         for stage, reply_model in (("fit", FitReply), ("actions", PlanReply)):
             _schema_text(reply_model)
             strict_schema(reply_model)
@@ -115,7 +115,7 @@ class LLMEngine:
                          {source.id: source, target.id: target}, logic)
 
     def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
-        from ..verify import check_artifact, format_findings
+        from ...verify.checks import check_artifact, format_findings
         reply, convo = self.client.structured(messages, reply_model, stage)
         artifact = build(reply)
         findings = check_artifact(artifact, places, logic=logic)
@@ -140,7 +140,7 @@ class LLMEngine:
         data = {"source": E.identity(source, lang), "profile_fields": E.profile_fields(source, lang),
                 "notes": E.note_items(source)}
         if draft is not None:
-            from ..replies import to_reply
+            from ...llm.replies import to_reply
             data["draft"] = to_reply(draft)
         steer = [(E.mechanism_text(m), set(m.evidence) | {c for f in m.support_factors for c in f.cites})
                  for m in (draft.mechanisms if draft else [])]

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
-from .errors import InputError, TransferError
-from .files import write_atomic
+from .. import __version__
+from ..errors import InputError, TransferError
+from ..files import write_atomic
 from .limits import Interrupted, LimitedEngine, RateLimiter, engine_usage
-from .plan import Pair, plan_from_args, read_plan  # noqa: F401 (the CLI imports them from here)
+from .plan import Pair
 from .turns import Baton, in_turn, later, waiting
 
 MANIFEST_VERSION = 1
@@ -51,7 +51,7 @@ def engine_key(engine) -> dict:
 
 def place_hashes(lib, place_id: str) -> dict[str, str]:
     """The same {shown path: sha256} as stages.file_hashes, without parsing the place."""
-    from .loader import _display, _place_files
+    from ..places.loader import _display, _place_files
     path, _root = lib.paths()[place_id]
     return {_display(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in _place_files(path) if f.is_file()}
 
@@ -283,7 +283,7 @@ class BatchRunner:
         reply rather than by every worker at once afterwards: model builds, schemas, compiled
         prompts, the SDK client, and the first round's targets (a place parsed once is kept in the
         place cache: its pair then reads a pickle instead of parsing YAML between two requests)."""
-        from .loader import load_place
+        from ..places.loader import load_place
 
         def warm() -> None:
             try:
@@ -305,8 +305,8 @@ class BatchRunner:
 
     def _logic(self, sid: str, src: _Source, engine, ekey: dict, totals: BatchResult) -> None:
         """The source's CaseLogic: reused from DIR/<source>/logic.json when its inputs are unchanged."""
-        from .artifacts import CaseLogic, StageRecord
-        from .stages import extract_logic
+        from ..pipeline.artifacts import CaseLogic, StageRecord
+        from ..pipeline.stages import extract_logic
         path = self.out / sid / "logic.json"
         man_path = self.out / sid / "logic.manifest.json"
         man = read_manifest(man_path)
@@ -438,9 +438,9 @@ class BatchRunner:
         return PairResult(pair, "failed", error=message)
 
     def _pair(self, pair: Pair, src: _Source, ekey: dict, release: Callable[[], None] = lambda: None) -> PairResult:
-        from .loader import load_place
-        from .render import render
-        from .stages import analyze
+        from ..places.loader import load_place
+        from ..render import render
+        from ..pipeline.stages import analyze
         t0 = time.perf_counter()
         n_logic = len(src.records)
         engine, before = None, {}
@@ -500,7 +500,9 @@ def _build_models() -> None:
     rather than in every worker's first pair."""
     from pydantic import BaseModel
 
-    from . import artifacts, conditions, replies, schema
+    from ..llm import replies
+    from ..pipeline import artifacts
+    from ..places import conditions, schema
     for module in (schema, conditions, artifacts, replies):
         for obj in list(vars(module).values()):
             if (isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__

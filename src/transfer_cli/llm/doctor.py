@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from . import tokens
 from .config import Settings, config_files
-from .errors import TransferError
+from ..errors import TransferError
 
 
 class Probe(BaseModel):

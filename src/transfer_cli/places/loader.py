@@ -21,9 +21,9 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from . import vocabulary as V
-from .errors import CaseError, InputError
-from .files import write_atomic
-from .paths import bundled
+from ..errors import CaseError, InputError
+from ..files import write_atomic
+from ..paths import bundled
 from .schema import COND_TAGS, Place
 
 BUNDLED = bundled("cases")
@@ -234,7 +234,7 @@ def _code_hash() -> bytes:
 
 
 def _cache_path(key: str, suffix: str = ".pickle") -> Path:
-    from .paths import cache_dir
+    from ..paths import cache_dir
     return cache_dir() / "places" / f"{key}{suffix}"
 
 

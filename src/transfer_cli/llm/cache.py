@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .paths import cache_dir
+from ..paths import cache_dir
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, endpoint TEXT, model TEXT, reply TEXT NOT NULL,

@@ -27,7 +27,7 @@ from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
-from .errors import InputError
+from ..errors import InputError
 
 _STOP, _DISCARD = "stop", "discard"
 

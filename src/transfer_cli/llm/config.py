@@ -21,8 +21,8 @@ except ModuleNotFoundError:  # Python 3.10: the same parser under its old name
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .errors import InputError
-from .paths import config_dir
+from ..errors import InputError
+from ..paths import config_dir
 
 OPENAI_URL = "https://api.openai.com/v1"
 MODES = ("auto", "json_schema", "json_object", "tools", "text")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ..artifacts import (KPI, Action, ActionPlan, AnalogRef, CaseLogic, Claim, ContextRow, FactorFit,
                          FactorSpec, FigureRef, FitAssessment, MechanismFit, MechanismLogic)
-from ..conditions import Evaluation, asset_path, fmt_number
-from ..errors import InputError
+from ...places.conditions import Evaluation, asset_path, fmt_number
+from ...errors import InputError
 from ..i18n import admin_level, indicator_name, t
-from .. import schema as S
+from ...places import schema as S
 
 _WEIGHT = {"pillar": 3, "major": 2, "emerging": 1, "declining": 0}
 # Share of a factor's weight that each status earns; an analog earns less than the real thing.

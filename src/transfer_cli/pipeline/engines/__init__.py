@@ -13,5 +13,5 @@ def get_engine(name: str, **options):
     if name == "llm":
         from .llm import LLMEngine
         return LLMEngine(**options)
-    from ..errors import InputError
+    from ...errors import InputError
     raise InputError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")

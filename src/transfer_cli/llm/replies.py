@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from . import schema as S
-from .artifacts import (Action, ActionPlan, AnalogRef, CaseLogic, Claim, ContextRow, FactorFit, FitAssessment,
+from ..places import schema as S
+from ..pipeline.artifacts import (Action, ActionPlan, AnalogRef, CaseLogic, Claim, ContextRow, FactorFit, FitAssessment,
                         MechanismFit, MechanismLogic, Mode, Model)
-from .conditions import Evaluation, Status
+from ..places.conditions import Evaluation, Status
 
 
 class LogicReply(Model):

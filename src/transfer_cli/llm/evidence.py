@@ -13,9 +13,9 @@ import json
 import re
 from typing import Callable, Iterable
 
-from . import schema as S
-from .artifacts import CaseLogic, FitAssessment
-from .conditions import Evaluation, asset_path, fmt_number
+from ..places import schema as S
+from ..pipeline.artifacts import CaseLogic, FitAssessment
+from ..places.conditions import Evaluation, asset_path, fmt_number
 
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]+")
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .conditions import Reading, Status
+from ..places.conditions import Reading, Status
 
 Mode = Literal["copy", "adapt", "inspire", "avoid"]
 MODES: tuple[str, ...] = ("copy", "adapt", "inspire", "avoid")
@@ -23,7 +23,7 @@ FIELD_CITE = re.compile(r"^(?P<place>[a-z][a-z0-9-]*):(?P<field>[a-z_]+(?:\[\d+\
 
 class Model(BaseModel):
     # Artifacts come back from hand edits and from models: unknown keys are errors, not noise.
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as in schema.py
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as in places/schema.py
 
 
 class Claim(Model):

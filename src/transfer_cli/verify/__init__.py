@@ -1,0 +1,1 @@
+"""The verifier: checks a memo's artifacts against the place files they came from."""
