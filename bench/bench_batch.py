@@ -87,13 +87,13 @@ def offline(tmp: Path) -> list[str]:
 
 def breakdown(cases: Path, tmp: Path, n: int = 40) -> list[str]:
     """Where one pair's time goes, in-process on one thread: the verifier vs everything else."""
-    from transfer_cli.verify import checks as verify
+    from transfer_cli.pipeline import stages
     from transfer_cli.batch.plan import Pair
     from transfer_cli.batch.runner import run_batch
     from transfer_cli.pipeline.engines.offline import OfflineEngine
     from transfer_cli.places.loader import Library
     spent = [0.0]
-    inner = verify.verify_memo
+    inner = stages.verify_memo
 
     def timed(*a, **kw):
         t = time.perf_counter()
@@ -101,13 +101,13 @@ def breakdown(cases: Path, tmp: Path, n: int = 40) -> list[str]:
             return inner(*a, **kw)
         finally:
             spent[0] += time.perf_counter() - t
-    verify.verify_memo = timed  # stages.analyze imports it at call time
+    stages.verify_memo = timed  # the name stages.analyze calls
     lib = Library([cases])
     pairs = [Pair("liling", t) for t in list(lib.paths()) if t.startswith("t")][:n]
     t0 = time.perf_counter()
     run_batch(lib, pairs, tmp / "breakdown", engine_factory=OfflineEngine, jobs=1, handle_sigint=False)
     wall = time.perf_counter() - t0
-    verify.verify_memo = inner
+    stages.verify_memo = inner
     per = wall / n * 1000
     return [f"Breakdown, one thread, {n} pairs: {per:.0f} ms per memo, of which the verifier "
             f"(verify_memo inside stages.analyze) {spent[0] / n * 1000:.0f} ms ({spent[0] / wall:.0%})."]

@@ -17,7 +17,7 @@ def canned(source: str = "liling", target: str = "jinjiang", lang: str = "zh", c
     from transfer_cli.pipeline.engines.offline import OfflineEngine
     from transfer_cli.places.loader import Library
     from transfer_cli.llm.replies import to_reply
-    from transfer_cli.pipeline.stages import context_rows, evaluate_conditions, scale_differences
+    from transfer_cli.pipeline.facts import context_rows, evaluate_conditions, scale_differences
     lib = Library([Path(cases)] if cases else [])
     s, t = lib.load(source).place, lib.load(target).place
     o = OfflineEngine()

@@ -54,7 +54,11 @@ def test_precedence_flags_env_file_defaults(cfg, tmp_path, monkeypatch):
     # --provider is a flag: its profile beats the environment
     assert cfg.resolve(provider="local").model == "profile-model"
     assert KEY not in repr(s) and KEY not in json.dumps(s.public(), default=str)
-    assert cfg.rate_limits() == {"rpm": 30}
+    assert cfg.rate_limits() == (30, None) and cfg.rate_limits(rpm=5) == (5, None)
+    # the limits are those of the profile the batch runs with (--provider), not the default's
+    (tmp_path / "transfer.toml").write_text(PROFILE + '\n[providers.slow]\nmodel = "s"\nrpm = 6\ntpm = 900\n',
+                                            encoding="utf-8")
+    assert cfg.rate_limits(provider="slow") == (6, 900) and cfg.rate_limits() == (30, None)
 
 
 def test_config_file_errors_name_the_file(cfg, tmp_path):

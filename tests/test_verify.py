@@ -15,7 +15,7 @@ from conftest import SYNTHETIC, run_cli
 from transfer_cli.pipeline.artifacts import Memo
 from transfer_cli.places.loader import Library
 from transfer_cli.verify.numbers import figures
-from transfer_cli.verify.checks import check_artifact, verify_memo
+from transfer_cli.verify.report import check_artifact, verify_memo
 
 BUNDLED_TARGETS = ("jinjiang", "wuhou", "liuyang", "dehua", "jingdezhen", "stoke-on-trent")
 

@@ -15,6 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from . import __version__
+from .pipeline.engines import choose_engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Evidence-grounded policy-transfer analysis: what can a target place learn from a source?")
@@ -142,6 +143,7 @@ def analyze(
 ):
     """Run the three stages for SOURCE -> TARGET and print or save the memo."""
     from .render import format_for, render
+    from .pipeline.artifacts import read_logic
     from .pipeline.stages import analyze as run
     lib = library(cases)
     src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
@@ -151,7 +153,7 @@ def analyze(
     given = read_logic(logic) if logic else None
     if dry_run:
         return show_dry_run(llm, src.place, tgt.place, lang, given)
-    eng = make_engine(engine, **llm)
+    eng = choose_engine(engine, **llm)
     status(f"{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
     emit(render(memo, src.place, tgt.place, fmt), output, fmt, memo=(memo, src.place, tgt.place))
@@ -179,22 +181,11 @@ def extract(
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
     if dry_run:
         return show_dry_run(llm, src, None, _lang(lang, src), None)
-    eng = make_engine(engine, **llm)
+    eng = choose_engine(engine, **llm)
     logic = extract_logic(eng, src, _lang(lang, src))
     for f in getattr(eng, "last_findings", None) or []:  # no memo to carry them: say them here
         print(f"warning: {f.kind} at {f.where}: {f.message}", file=sys.stderr)
     emit(logic.model_dump_json(indent=2) + "\n", output, "json")
-
-
-def make_engine(name: Optional[str], **llm):
-    """--engine wins; otherwise the llm engine when a model is configured (flag, env or config file)."""
-    from .pipeline.engines import get_engine
-    if name is None:
-        from .llm.config import model_configured
-        name = "llm" if model_configured(llm.get("model"), llm.get("provider")) else "offline"
-    if name == "llm":
-        return get_engine("llm", **{k: v for k, v in llm.items() if v is not None})
-    return get_engine(name)
 
 
 def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
@@ -207,21 +198,6 @@ def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
         print(line, file=sys.stderr)
 
 
-def read_logic(path: Path):
-    """A CaseLogic file, with a one-line error naming the file and field when it is wrong."""
-    from pydantic import ValidationError
-
-    from .pipeline.artifacts import CaseLogic
-    from .errors import InputError
-    from .files import read_json
-    data = read_json(path)
-    try:
-        return CaseLogic.model_validate(data)
-    except ValidationError as e:
-        problems = [f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
-        raise InputError(problems[0], problems)
-
-
 # ---- the case library ----------------------------------------------------------------------------
 
 @cases_app.callback()
@@ -230,31 +206,9 @@ def cases_list(ctx: typer.Context, cases: CasesOpt = None):
     """Table of places: id, names, admin level, role, counts."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.console import Console
-    from rich.table import Table
-    from .errors import CaseError
-    lib = library(cases)
-    table = Table(title="transfer case library")
-    for col in ("id", "zh", "en", "admin level", "role", "notes", "mechanisms", "indicators", "file"):
-        table.add_column(col)
-    broken = 0
-    for pid, (path, root) in lib.paths().items():
-        try:
-            p = lib.load(pid).place
-        except CaseError as e:
-            broken += 1
-            table.add_row(pid, "", "", "", "invalid", "", "", "", e.problems[0])
-            continue
-        table.add_row(p.id, p.names.zh or "", p.names.en or "", p.admin_level, p.role, str(len(p.notes)),
-                      str(len(p.mechanisms)), str(len(p.indicators)), _where(path, root))
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
-    if broken:
+    from .render.terminal import print_library
+    if not print_library(library(cases)):
         raise typer.Exit(2)
-
-
-def _where(path: Path, root: Path) -> str:
-    from .places.loader import BUNDLED
-    return "bundled" if root == BUNDLED else str(path)
 
 
 @cases_app.command("show")
@@ -363,6 +317,8 @@ def batch(
     from .batch.runner import run_batch
     from .batch.ui import RichReporter, summary_lines
     from .errors import InputError
+    from .llm.config import rate_limits
+    from .llm.dryrun import budget_estimator
     from .render import format_for
     if output is None:
         raise InputError("give an output directory: -o DIR")
@@ -378,13 +334,15 @@ def batch(
     formats = list(dict.fromkeys(format_for(None, f) for f in (fmts or ["md"])))
     if lang is not None and lang not in ("zh", "en"):
         raise InputError(f"--lang must be zh or en, not '{lang}'")
-    limits = _rate_limits(rpm, tpm)
-    # one engine per worker thread (built on demand), all from the same options
-    make = functools.partial(make_engine, engine, model=model, base_url=base_url, provider=provider,
+    # one engine per worker (built on demand), all from the same options
+    make = functools.partial(choose_engine, engine, model=model, base_url=base_url, provider=provider,
                              prompts=prompts, no_cache=no_cache or None)
-    estimate = _pair_cost_estimate(lib, make, lang) if max_cost is not None else None
+    first = make()
+    # rate limits are the model provider's: the offline engine sends nothing
+    rpm, tpm = rate_limits(rpm, tpm, provider) if first.name == "llm" else (None, None)
+    estimate = budget_estimator(lib, first, lang) if max_cost is not None else None
     result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
-                       rpm=limits[0], tpm=limits[1], max_cost=max_cost, force=force, reporter=RichReporter(),
+                       rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(),
                        estimate_pair_cost=estimate)
     for line in summary_lines(result, output):
         print(line, file=sys.stderr)
@@ -392,31 +350,6 @@ def batch(
         raise typer.Exit(130)
     if result.failed or result.budget_stopped:
         raise typer.Exit(1)
-
-
-def _pair_cost_estimate(lib, make, lang):
-    """--max-cost's pre-flight: each pair's cost estimated as `--dry-run` does, before it starts."""
-    from .llm.dryrun import PairCostEstimator
-    from .errors import InputError
-    engine = make()
-    settings = getattr(engine, "settings", None)
-    if settings is not None and not settings.prices:
-        raise InputError(f"--max-cost needs prices for {settings.model}: add prices = {{ input = ..., output = ... }} "
-                         "(USD per million tokens) to the provider profile in the config file")
-    return PairCostEstimator(lib, engine, lang)
-
-
-def _rate_limits(rpm: Optional[float], tpm: Optional[float]) -> tuple[Optional[float], Optional[float]]:
-    """Flags first, else the provider's limits from the config file (when that module exists)."""
-    if rpm is not None and tpm is not None:
-        return rpm, tpm
-    try:
-        from .llm import config
-    except ImportError:
-        return rpm, tpm
-    limits = getattr(config, "rate_limits", None)
-    found = limits() if callable(limits) else {}
-    return (rpm if rpm is not None else found.get("rpm"), tpm if tpm is not None else found.get("tpm"))
 
 
 @app.command()
@@ -442,8 +375,8 @@ def compare(
     pairs = plan_from_args(lib, source, targets or [], all_targets)
     src = lib.load(pairs[0].source).place
     lang = _lang(lang, src)
-    eng = make_engine(engine, model=model, base_url=base_url, provider=provider, prompts=prompts,
-                      no_cache=no_cache or None)
+    eng = choose_engine(engine, model=model, base_url=base_url, provider=provider, prompts=prompts,
+                        no_cache=no_cache or None)
     matrix = compare_fits(lib, src.id, [p.target for p in pairs], eng, lang)
     print_matrix(matrix, lang)
 
@@ -457,7 +390,8 @@ def check(
     cases: CasesOpt = None,
 ):
     """Verify a saved memo against its inputs: citations, figures, coverage, verdicts, place names. Exit 0 clean, 1 findings."""
-    from .verify.checks import format_report, load_memo, name_groups, verify_memo
+    from .verify.names import name_groups
+    from .verify.report import format_report, load_memo, verify_memo
     lib = library(cases)
     memo, places, warnings = load_memo(memo_file, lib)
     for w in warnings:

@@ -43,6 +43,13 @@ class Matrix:
     cells: dict[tuple[str, str], dict]  # (mechanism id, target id) -> {mode, conditional, score}
 
 
+def fit_summary(fit, target_name: str) -> dict:
+    """What the comparison keeps of a pair's fit (a batch keeps it in the pair's manifest)."""
+    return {"overall": fit.overall_score, "target_name": target_name,
+            "mechanisms": [{"id": m.mechanism_id, "name": m.name, "mode": m.mode, "conditional": m.conditional,
+                            "score": m.score} for m in fit.mechanisms]}
+
+
 def matrices(results) -> list[Matrix]:
     """One matrix per source, from PairResults (or anything with .pair and .fit)."""
     out: dict[str, Matrix] = {}
@@ -204,7 +211,7 @@ def compare_fits(lib, source_id: str, target_ids: list[str], engine, lang: str |
     """Stage 1 once, then stage 2 for every target: the matrix without actions or memos."""
     from types import SimpleNamespace
 
-    from .runner import Pair, fit_summary
+    from .plan import Pair
     from ..pipeline.stages import check_fit, extract_logic
     src = lib.load(source_id).place
     lang = lang or src.language

@@ -16,7 +16,6 @@ Library code: no typer, no rich. Progress goes to an optional reporter object.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import threading
@@ -27,77 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import __version__
 from ..errors import InputError, TransferError
 from ..files import write_atomic
+from .compare import fit_summary, write_comparison
 from .limits import Interrupted, LimitedEngine, RateLimiter, engine_usage
+from .manifests import (MANIFEST_VERSION, _same_files, engine_key, is_current, manifest_path, output_path,
+                        place_hashes, read_manifest)
 from .plan import Pair
 from .turns import Baton, in_turn, later, waiting
-
-MANIFEST_VERSION = 1
-EXT = {"md": "md", "json": "json", "html": "html", "docx": "docx"}
-
-
-# ---- manifests ----------------------------------------------------------------------------------
-
-def engine_key(engine) -> dict:
-    """What, besides the inputs, decides a memo's content: engine, model, endpoint, prompts, tool."""
-    prompts = getattr(engine, "prompt_records", None) or []
-    return {"engine": engine.name, "model": getattr(engine, "model", None),
-            "endpoint": getattr(engine, "endpoint", None),
-            "prompts": [p.model_dump() if hasattr(p, "model_dump") else p for p in prompts],
-            "tool_version": __version__}
-
-
-def place_hashes(lib, place_id: str) -> dict[str, str]:
-    """The same {shown path: sha256} as stages.file_hashes, without parsing the place."""
-    from ..places.loader import _display, _place_files
-    path, _root = lib.paths()[place_id]
-    return {_display(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in _place_files(path) if f.is_file()}
-
-
-def _same_files(a: dict, b: dict) -> bool:
-    # compare the hashes, not the shown paths: those depend on the working directory
-    return sorted(a.values()) == sorted(b.values())
-
-
-def pair_dir(out: Path, pair: Pair) -> Path:
-    return out / pair.source
-
-
-def manifest_path(out: Path, pair: Pair) -> Path:
-    return pair_dir(out, pair) / f"{pair.target}.manifest.json"
-
-
-def output_path(out: Path, pair: Pair, fmt: str) -> Path:
-    return pair_dir(out, pair) / f"{pair.target}.{EXT[fmt]}"
-
-
-def read_manifest(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or unreadable: the pair is redone
-    return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
-
-
-def is_current(man: dict | None, out: Path, pair: Pair, lang: str, ekey: dict, formats: list[str],
-               src_hashes: dict, tgt_hashes: dict) -> bool:
-    if not man or man.get("status") != "ok" or man.get("lang") != lang or man.get("engine") != ekey:
-        return False
-    inputs = man.get("inputs") or {}
-    if not (_same_files(inputs.get("source") or {}, src_hashes) and _same_files(inputs.get("target") or {}, tgt_hashes)):
-        return False
-    if not set(formats) <= set(man.get("formats") or []):
-        return False
-    return all(output_path(out, pair, f).is_file() for f in formats)
-
-
-def fit_summary(fit, target_name: str) -> dict:
-    return {"overall": fit.overall_score, "target_name": target_name,
-            "mechanisms": [{"id": m.mechanism_id, "name": m.name, "mode": m.mode, "conditional": m.conditional,
-                            "score": m.score} for m in fit.mechanisms]}
-
 
 # ---- results ---------------------------------------------------------------------------------------
 
@@ -274,7 +210,6 @@ class BatchRunner:
         totals.processes = self.processes
         totals.results = [by_pair[p] for p in self.pairs]
         totals.interrupted = self.stop.is_set()
-        from .compare import write_comparison
         totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats)
         return totals
 

@@ -168,7 +168,10 @@ def model_configured(model: str | None = None, provider: str | None = None) -> b
     return bool(resolve(model=model, provider=provider).model)
 
 
-def rate_limits() -> dict:
-    """The chosen provider's rpm/tpm, for the batch runner."""
-    s = resolve()
-    return {k: v for k, v in (("rpm", s.rpm), ("tpm", s.tpm)) if v is not None}
+def rate_limits(rpm: float | None = None, tpm: float | None = None,
+                provider: str | None = None) -> tuple[float | None, float | None]:
+    """The batch runner's (rpm, tpm): the flags first, else the chosen provider's profile."""
+    if rpm is not None and tpm is not None:
+        return rpm, tpm
+    s = resolve(provider=provider)
+    return (rpm if rpm is not None else s.rpm, tpm if tpm is not None else s.tpm)

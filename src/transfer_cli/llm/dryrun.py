@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import tokens
 from .replies import to_reply
-from ..pipeline.stages import context_rows, evaluate_conditions, scale_differences
+from ..pipeline.facts import context_rows, evaluate_conditions, scale_differences
 
 
 @dataclass
@@ -118,3 +118,13 @@ class PairCostEstimator:
         target = self.lib.load(pair.target).place
         stages = preview(self.engine, source, target, lang, logic)
         return settings.cost(sum(p.tokens_in or 0 for p in stages), sum(p.tokens_out or 0 for p in stages))
+
+
+def budget_estimator(lib, engine, lang: str | None = None) -> PairCostEstimator:
+    """--max-cost's pre-flight estimator; a usage error when the model has no prices to estimate with."""
+    from ..errors import InputError
+    settings = getattr(engine, "settings", None)
+    if settings is not None and not settings.prices:
+        raise InputError(f"--max-cost needs prices for {settings.model}: add prices = {{ input = ..., output = ... }} "
+                         "(USD per million tokens) to the provider profile in the config file")
+    return PairCostEstimator(lib, engine, lang)

@@ -231,3 +231,18 @@ def cites_in(x, seen: dict[str, None], claims: list[dict] | None = None) -> dict
             if isinstance(v, (dict, list)):
                 cites_in(v, seen, claims)
     return seen
+
+
+def read_logic(path) -> CaseLogic:
+    """A CaseLogic file (`transfer extract -o`, maybe edited), with a one-line error per problem
+    naming the file and field when it is wrong."""
+    from pydantic import ValidationError
+
+    from ..errors import InputError
+    from ..files import read_json
+    data = read_json(path)
+    try:
+        return CaseLogic.model_validate(data)
+    except ValidationError as e:
+        problems = [f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        raise InputError(problems[0], problems)

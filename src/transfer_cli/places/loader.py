@@ -160,6 +160,11 @@ def _place_files(path: Path) -> list[Path]:
     return [path]
 
 
+def file_hashes(files: Iterable[Path]) -> dict[str, str]:
+    """{shown path: sha256} of a place's files: what a memo's run record and a batch manifest keep."""
+    return {_display(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
 def _checked_files(path: Path, root: Path | None) -> list[Path]:
     files = _place_files(path)
     if root is not None:

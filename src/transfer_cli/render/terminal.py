@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 
 def print_markdown(text: str) -> None:
@@ -90,3 +91,27 @@ def print_place(place) -> None:
         nec = sum(f.necessity == "necessary" for f in m.support_factors)
         con.print(f"  {m.id} {text(m.name, lang)} [{m.phase}] — {len(m.evidence)} notes, "
                   f"{len(m.support_factors)} factors ({nec} necessary){' ⚠ hazard' if m.hazard else ''}")
+
+
+def print_library(lib) -> bool:
+    """The case library as a table: id, names, admin level, role, counts, file. False if a place is broken."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import CaseError
+    from ..places.loader import BUNDLED
+    table = Table(title="transfer case library")
+    for col in ("id", "zh", "en", "admin level", "role", "notes", "mechanisms", "indicators", "file"):
+        table.add_column(col)
+    broken = 0
+    for pid, (path, root) in lib.paths().items():
+        try:
+            p = lib.load(pid).place
+        except CaseError as e:
+            broken += 1
+            table.add_row(pid, "", "", "", "invalid", "", "", "", e.problems[0])
+            continue
+        table.add_row(p.id, p.names.zh or "", p.names.en or "", p.admin_level, p.role, str(len(p.notes)),
+                      str(len(p.mechanisms)), str(len(p.indicators)), "bundled" if root == BUNDLED else str(path))
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    return not broken

@@ -1,7 +1,7 @@
-"""The verifier: checks a memo's artifacts against the place files they came from.
+"""The verifier's checks of a memo's artifacts against the place files they came from.
 
-Both engines go through it; its report is the memo's verification section and the output of
-`transfer check`. Finding kinds:
+Both engines go through them (report.py); the report is the memo's verification section and the
+output of `transfer check`. Finding kinds:
 
 - citation: a cited note (`place/NOTE`), profile field (`place:field`) or source (`place:SOURCE`)
   does not resolve in the memo's two places;
@@ -28,113 +28,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Iterator
 
-from pydantic import BaseModel
-
+from ..pipeline.artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, cites_in
+from ..pipeline.facts import evaluate_conditions
 from ..places import schema as S
-from ..pipeline.artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, Memo, cites_in
 from ..places.conditions import resolve_field
 from .cited import Content, Inputs
-from ..identity import ByIdentity
+from .findings import Finding
+from .names import _merge, library_names, name_forms, place_names
 from .numbers import Quantity, figures, quantity
-from ..pipeline.stages import evaluate_conditions, file_hashes
-
-KINDS = ("citation", "number_unsupported", "number_unit", "number_miscited", "coverage", "computed",
-         "verdict", "entity")
-
-# Names commonly confused with the bundled places (晋江 for 锦江 above all), beyond the library's own;
-# each group is one place in its spellings, so an English text may name what a Chinese note names.
-CONFUSABLE_NAMES: tuple[tuple[str, ...], ...] = (
-    ("晋江市", "Jinjiang, Fujian", "Jinjiang (Fujian)"), ("浏阳市", "Liuyang"), ("醴陵市", "Liling"),
-    ("景德镇市", "Jingdezhen"), ("德化县", "Dehua"), ("武侯区", "Wuhou"), ("锦江区", "Jinjiang District"),
-    ("攸县", "You County", "Youxian"), ("萍乡市", "Pingxiang"), ("宜兴市", "Yixing"), ("潮州市", "Chaozhou"),
-)
 
 # String fields that are identifiers, enums, vocabulary labels or recommendations, not claims.
 _NOT_TEXT = {"id", "kind", "lang", "source", "target", "mechanism_id", "factor_id", "necessity", "status",
              "computed", "mode", "what_is_transferred", "phase", "condition", "test", "field", "indicator",
              "direction", "horizon", "label", "lead_level", "builds_factors", "lever_powers", "key", "unit",
              "cites", "evidence", "cite", "baseline_cite", "source_cite", "target_cite"}
-
-
-class Finding(BaseModel):
-    kind: str
-    where: str     # a path in the memo, e.g. fit.mechanisms[2].rationale
-    message: str
-
-
-class Report(BaseModel):
-    clean: bool
-    claims: int            # Claim objects and actions
-    claims_cited: int      # ... with at least one citation, every one resolving
-    numbers: int           # figures stated in text, and structured figures
-    numbers_supported: int  # ... found in what their text cites
-    groundedness: dict[str, float]  # {"claims": share cited, "numbers": share supported}
-    findings: list[Finding]
-    summary: str
-
-    def as_record(self) -> dict:
-        """The dict stored in memo.run.verification and rendered as the memo's verification section."""
-        return self.model_dump()
-
-
-# ---- place names ----------------------------------------------------------------------------
-
-def name_forms(*names: str | None) -> set[str]:
-    """A name and its short form: 锦江区 -> 锦江, Jinjiang District -> Jinjiang."""
-    out: set[str] = set()
-    for n in names:
-        if not n:
-            continue
-        n = n.strip()
-        out.add(n)
-        if n[-1:] in "市区县" and len(n) >= 3:
-            out.add(n[:-1])
-        for suffix in (" District", " County", " City"):
-            if n.endswith(suffix):
-                out.add(n[: -len(suffix)])
-    return {n for n in out if len(n) >= 2}
-
-
-def place_names(place: S.Place) -> set[str]:
-    return name_forms(*place.all_names())
-
-
-def _merge(groups: Iterable[set[str]]) -> dict[str, frozenset[str]]:
-    """name -> every spelling of the same place (groups sharing a spelling are one place)."""
-    merged: list[set[str]] = []
-    for g in groups:
-        hits = [m for m in merged if m & g]
-        for m in hits:
-            merged.remove(m)
-            g = g | m
-        merged.append(set(g))
-    return {n: frozenset(m) for m in merged for n in m}
-
-
-def name_groups(lib) -> tuple[frozenset[str], ...]:
-    """The places of a case library and the confusable names, each as a group of spellings."""
-    from ..errors import TransferError
-    groups = [name_forms(*g) for g in CONFUSABLE_NAMES]
-    for pid in lib.paths():
-        try:
-            groups.append(name_forms(*lib.names(pid)))
-        except TransferError:
-            continue  # a broken file names nothing; `transfer validate` reports it
-    return tuple(frozenset(g) for g in groups)
-
-
-@lru_cache(maxsize=1)
-def library_names() -> tuple[frozenset[str], ...]:
-    """name_groups of the default library (bundled and TRANSFER_CASES), loaded once per process."""
-    from ..errors import TransferError
-    from ..places.loader import Library
-    try:
-        return name_groups(Library())
-    except TransferError:
-        return tuple(frozenset(name_forms(*g)) for g in CONFUSABLE_NAMES)
 
 
 # ---- walking the artifacts ------------------------------------------------------------------
@@ -373,140 +282,3 @@ class _Checker:
                 self.add("coverage", f"plan.actions[{i}].cites", f"action {a.id} cites no fact about the target {plan.target}")
 
 
-# ---- entry points -----------------------------------------------------------------------------
-
-def check_artifact(artifact, places: dict[str, S.Place], *, logic: CaseLogic | None = None,
-                   names: Iterable[Iterable[str]] | None = None) -> list[Finding]:
-    """Findings for one stage's artifact, for an engine to re-ask with before accepting it.
-
-    `artifact` is a CaseLogic, FitAssessment or ActionPlan; `places` maps place id -> Place
-    (the source, and the target for stages 2 and 3); `logic` is the CaseLogic the fit or plan
-    was built on (without it the coverage, computed-fact and verdict checks are skipped).
-    Paths in `where` start with logic./fit./plan. as in a memo. The llm engine calls this after
-    each stage and, when findings come back, re-asks once with them (`format_findings`), then
-    accepts the second answer with whatever findings remain; the memo's report records them.
-    """
-    c = _Checker(places, names)
-    _check_into(c, artifact, logic)
-    return c.findings
-
-
-def _check_into(c: _Checker, artifact, logic: CaseLogic | None) -> None:
-    if isinstance(artifact, CaseLogic):
-        c.artifact(artifact, "logic", artifact.source, None)
-    elif isinstance(artifact, FitAssessment):
-        c.artifact(artifact, "fit", artifact.source, artifact.target)
-        if logic is not None:
-            c.fit(artifact, logic)
-    elif isinstance(artifact, ActionPlan):
-        c.artifact(artifact, "plan", artifact.source, artifact.target)
-        if logic is not None:
-            c.plan(artifact, logic)
-    else:
-        raise TypeError(f"not an artifact: {type(artifact).__name__}")
-
-
-def format_findings(findings: list[Finding]) -> str:
-    """Findings as plain lines, for a re-ask prompt or a terminal."""
-    return "\n".join(f"- {f.kind} at {f.where}: {f.message}" for f in findings)
-
-
-_SUMMARY = {
-    "zh": ("核验通过：", "核验发现 {n} 项问题（{kinds}）：",
-           "{cc}/{c} 条判断与行动的出处均可解析；文中 {ns}/{n_} 个数字见于所引材料。"),
-    "en": ("Verified clean: ", "{n} finding(s) ({kinds}): ",
-           "{cc}/{c} claims and actions cite resolving evidence; {ns}/{n_} figures appear in what they cite."),
-}
-
-
-_LOGIC_CHECKS = ByIdentity()
-
-
-def _logic_checked(logic: CaseLogic, places: dict[str, S.Place], names) -> "_Checker":
-    """The stage-1 check, once per logic: a batch verifies one source's logic against N targets,
-    and the logic's hundreds of figures are most of the work."""
-    source = places.get(logic.source)
-
-    def check() -> _Checker:
-        c = _Checker({logic.source: source} if source is not None else places, names)
-        _check_into(c, logic, None)
-        return c
-    return _LOGIC_CHECKS.get((logic, source, names), check)
-
-
-def verify_memo(memo: Memo, places: dict[str, S.Place], names: Iterable[Iterable[str]] | None = None) -> Report:
-    """Check every artifact of `memo` against `places` (id -> Place; the source and the target).
-
-    `names` are the known places for the entity check, each as a group of its spellings
-    (default: `library_names()`, the case library and the confusable names). The report's summary is in the memo's language.
-    """
-    c = _Checker(places, names)
-    done = _logic_checked(memo.logic, places, names)
-    c.findings.extend(done.findings)
-    for k in ("claims", "claims_cited", "numbers", "numbers_supported"):
-        setattr(c, k, getattr(done, k))
-    _check_into(c, memo.fit, memo.logic)
-    _check_into(c, memo.plan, memo.logic)
-    kinds: dict[str, int] = {}
-    for f in c.findings:
-        kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    lang = memo.fit.lang
-    head_ok, head_bad, body = _SUMMARY[lang]
-    head = head_ok if not c.findings else head_bad.format(
-        n=len(c.findings), kinds=", ".join(f"{k} {v}" for k, v in kinds.items()))
-    summary = head + body.format(cc=c.claims_cited, c=c.claims, ns=c.numbers_supported, n_=c.numbers)
-    return Report(clean=not c.findings, claims=c.claims, claims_cited=c.claims_cited, numbers=c.numbers,
-                  numbers_supported=c.numbers_supported,
-                  groundedness={"claims": round(c.claims_cited / c.claims, 3) if c.claims else 1.0,
-                                "numbers": round(c.numbers_supported / c.numbers, 3) if c.numbers else 1.0},
-                  findings=c.findings, summary=summary)
-
-
-# ---- a saved memo -----------------------------------------------------------------------------
-
-def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
-    """A memo JSON file and the places its run record names, re-loaded from `lib`.
-
-    Returns (memo, places, warnings); a warning names each place whose files changed since the
-    memo was made. Raises InputError, naming the file, when the file is not a memo or a place
-    it names is not in the library.
-    """
-    from pydantic import ValidationError
-
-    from ..errors import InputError
-    from ..files import read_json
-    data = read_json(path, "check needs the memo's JSON form (transfer analyze SOURCE TARGET -o memo.json)")
-    if not isinstance(data, dict) or data.get("kind") != "memo":
-        kind = data.get("kind") if isinstance(data, dict) else None
-        raise InputError(f"{path}: not a memo" + (f" (it is a {kind})" if kind else "")
-                         + "; check needs the JSON from transfer analyze ... -o memo.json")
-    try:
-        memo = Memo.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise InputError(f"{path}: not a valid memo: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}")
-    places: dict[str, S.Place] = {}
-    warnings: list[str] = []
-    for rec in memo.run.inputs:
-        if rec.place not in lib.paths():
-            raise InputError(f"{path}: its {rec.role} '{rec.place}' is not in the case library; "
-                             "give the directory it came from with --cases DIR")
-        loaded = lib.load(rec.place)
-        places[rec.place] = loaded.place
-        # compared as sets of hashes: the recorded paths depend on the directory analyze ran in
-        now = set(file_hashes(loaded).values())
-        changed = [shown for shown, h in rec.files.items() if h not in now]
-        if changed or len(now) != len(rec.files):
-            warnings.append(f"{rec.place}: input files changed since the memo was made (sha256 differs): "
-                            + ", ".join(changed or rec.files))
-    return memo, places, warnings
-
-
-def format_report(report: Report) -> str:
-    """The report as the terminal shows it: summary, groundedness, one line per finding."""
-    g = report.groundedness
-    lines = [report.summary,
-             f"groundedness: claims {g['claims']:.3f} ({report.claims_cited}/{report.claims}), "
-             f"numbers {g['numbers']:.3f} ({report.numbers_supported}/{report.numbers})"]
-    lines += [f"- {f.kind} at {f.where}: {f.message}" for f in report.findings]
-    return "\n".join(lines) + "\n"

@@ -115,7 +115,7 @@ class LLMEngine:
                          {source.id: source, target.id: target}, logic)
 
     def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
-        from ...verify.checks import check_artifact, format_findings
+        from ...verify.report import check_artifact, format_findings
         reply, convo = self.client.structured(messages, reply_model, stage)
         artifact = build(reply)
         findings = check_artifact(artifact, places, logic=logic)
