@@ -19,6 +19,20 @@ TRANSFER = shutil.which("transfer", path=str(Path(sys.executable).parent)) or "t
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="transfer-tests-"))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true",
+                     help="also run the tests marked slow (browser, large batches, the wheel build): what CI runs")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def run_cli(*args, env: dict | None = None, cwd: Path | None = None, input: str | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the installed `transfer` command; no API key or model unless the test gives one."""

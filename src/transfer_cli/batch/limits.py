@@ -7,8 +7,6 @@ import threading
 import time
 from typing import Callable
 
-from .turns import waiting
-
 
 class RateLimiter:
     """Token buckets for requests per minute and tokens per minute, shared by the workers.
@@ -85,8 +83,7 @@ class LimitedEngine:
         return getattr(self._engine, name)
 
     def _call(self, method: str, *args):
-        with waiting():
-            allowed = self._limiter.acquire(1, self._est, self._stop)
+        allowed = self._limiter.acquire(1, self._est, self._stop)
         if not allowed:
             raise Interrupted()
         before = engine_usage(self._engine)

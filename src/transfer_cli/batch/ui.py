@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from .runner import BatchResult, PairResult, Reporter
+from .pair import PairResult
+from .runner import BatchResult, Reporter
 
 
 def _money(cost: float) -> str:

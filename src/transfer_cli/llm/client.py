@@ -12,7 +12,6 @@ the validation errors; usage is summed over every attempt.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import sys
@@ -29,7 +28,6 @@ from . import tokens
 from .cache import Cache, request_key
 from .config import Settings
 from ..errors import InputError, TransferError
-from ..batch.turns import waiting
 
 LADDER = ("json_schema", "json_object", "text")
 MAX_REASKS = 2
@@ -147,21 +145,8 @@ _SSL: list = []  # the process's one SSL context, built on first use
 _MODES: dict = {}  # (endpoint, model) -> the structured-output mode this process learnt or read
 
 
-def _after_fork() -> None:
-    # a forked batch worker must not share the parent's connections (their sockets and pool locks
-    # are the parent's): it builds its own clients, reusing the inherited SSL context
-    global _SDKS_LOCK
-    _SDKS.clear()
-    _SDKS_LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
 def _ssl_context():
-    """The CA store loaded once per process (~35 ms of CPU): forked workers inherit it, so a worker's
-    client costs ~1 ms instead. A context holds no connections and is safe to use after fork."""
+    """The CA store loaded once per process (~35 ms of CPU), shared by every client it builds."""
     if not _SSL:
         try:
             import httpx2 as httpx  # the SDK's transport since openai 3
@@ -189,14 +174,8 @@ def _shared_sdk(api_key: str, endpoint: str, timeout: float):
 
 
 def _http_client(openai, timeout: float):
-    """The SDK's own HTTP client, except that it shares the process's SSL context and that a
-    request's time on the wire counts as waiting: a batch's other pairs run meanwhile (turns.py).
-    Building the request and parsing the reply stay the pair's own work."""
-    class Client(openai.DefaultHttpxClient):
-        def send(self, request, **kwargs):
-            with waiting():
-                return super().send(request, **kwargs)
-    return Client(verify=_ssl_context(), timeout=timeout)
+    """The SDK's own HTTP client, sharing the process's SSL context."""
+    return openai.DefaultHttpxClient(verify=_ssl_context(), timeout=timeout)
 
 
 class ModelClient:
@@ -250,8 +229,7 @@ class ModelClient:
             if wait is None:  # exponential backoff with jitter, capped at a minute
                 wait = min(self.s.retry_base * 2 ** attempt, 60.0) * random.uniform(0.5, 1.0)
             self.notify(f"{self.s.endpoint}: {why}; retry {attempt + 1}/{attempts - 1} in {wait:.1f}s")
-            with waiting():
-                time.sleep(wait)
+            time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _status_error(self, e, mode: str):

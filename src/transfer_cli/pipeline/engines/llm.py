@@ -38,9 +38,7 @@ def _schema_text(reply_model) -> str:
 
 class LLMEngine:
     name = "llm"
-    cpu_bound = False
-    forkable = True  # a batch may run its pairs in forked workers: each builds its own client there
-    takes_turns = True  # its waits (HTTP, retry sleeps) go through turns.waiting, so a batch's other pairs compute meanwhile
+    cpu_bound = False  # it waits on the model: a batch runs its pairs on threads
 
     def __init__(self, settings: Settings | None = None, *, model: str | None = None, base_url: str | None = None,
                  provider: str | None = None, mode: str | None = None, prompts: Path | None = None,
@@ -82,17 +80,6 @@ class LLMEngine:
         if self._used:
             return [p.record for p in self._used.values()]
         return [p.record for p in self.prompts.all() if p.id in STAGE_PROMPTS.values()]
-
-    def warm(self, lang: str) -> None:
-        """Pay a first pair's one-off costs now: a batch calls this while its stage-1 request is in
-        flight, instead of sixteen workers meeting them at once (~60 ms of CPU on one GIL): the reply
-        schemas, the compiled fit and actions prompts, the SDK client."""
-        from ...llm.client import strict_schema
-        for stage, reply_model in (("fit", FitReply), ("actions", PlanReply)):
-            _schema_text(reply_model)
-            strict_schema(reply_model)
-            self.prompts.for_stage(stage, lang).compile()
-        self.client.sdk()
 
     # ---- stages ------------------------------------------------------------------------------
     def extract(self, source: S.Place, lang: str) -> CaseLogic:
