@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, no module over 500 lines, a core without typer or rich."""
+"""The package's shape (no import cycles, no module over 500 lines, a core without typer or rich)
+and the repository's (the design card's top level, CI running what README says)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -123,3 +126,24 @@ def test_the_core_runs_without_typer_and_rich(tmp_path):
                        cwd=tmp_path, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == (ROOT / "tests" / "golden" / "liling-jinjiang.zh.md").read_text(encoding="utf-8")
+
+
+# ---- the repository -----------------------------------------------------------------------------
+
+def test_the_top_level_is_the_design_cards_layout():
+    try:
+        tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    top = {line.split("/")[0] for line in tracked.splitlines()}
+    assert top == {"pyproject.toml", "README.md", "prompts", "src", "cases", "tests",  # the design card
+                   "docs", "bench", ".ci", ".gitignore"}
+
+
+def test_ci_runs_exactly_the_readmes_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert len(block) == 2 and block[1].endswith("pytest --run-slow")
+    commands = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+                if line.startswith(".venv/") or line.startswith("python3 -m venv")]
+    assert [c.removesuffix(" > /dev/null") for c in commands] == block

@@ -81,6 +81,7 @@ def test_all_targets_writes_memos_index_csv_and_heatmap(tmp_path, cases, cli):
     assert "<svg" in (out / "heatmap.svg").read_text(encoding="utf-8")[:500]
 
 
+@pytest.mark.slow
 def test_liling_against_every_bundled_target(tmp_path, cli):
     """The issue's must-show, on the real case library."""
     r = cli("batch", "liling", "--all-targets", "-o", "out")
@@ -100,6 +101,7 @@ def test_liling_against_every_bundled_target(tmp_path, cli):
     assert summary(r.stderr)["skipped"] == len(targets) and mtimes(out) == before
 
 
+@pytest.mark.slow
 def test_second_run_skips_every_pair_and_touches_no_memo(tmp_path, cases, cli):
     assert cli("batch", "alpha", "beta", "gamma", "--cases", cases, "-o", "out").returncode == 0
     before = mtimes(tmp_path / "out")
@@ -116,6 +118,7 @@ def test_second_run_skips_every_pair_and_touches_no_memo(tmp_path, cases, cli):
     assert summary(r.stderr)["done"] == 2
 
 
+@pytest.mark.slow
 def test_editing_one_target_redoes_only_that_pair(tmp_path, cases, cli):
     args = ("batch", "alpha", "--all-targets", "--cases", cases, "-o", "out")
     assert cli(*args).returncode == 0
@@ -141,6 +144,7 @@ def test_editing_one_target_redoes_only_that_pair(tmp_path, cases, cli):
     assert summary(r.stderr)["done"] == n
 
 
+@pytest.mark.slow
 def test_a_failing_pair_is_isolated_and_a_rerun_finishes_it(tmp_path, cases, cli):
     good = (cases / "gamma.yaml").read_text(encoding="utf-8")
     (cases / "gamma.yaml").write_text(good.replace("admin_level: municipal_district", "admin_level: [oops"),
@@ -161,6 +165,7 @@ def test_a_failing_pair_is_isolated_and_a_rerun_finishes_it(tmp_path, cases, cli
     assert (out / "alpha" / "gamma.md").is_file()
 
 
+@pytest.mark.slow
 def test_plan_file_with_two_sources(tmp_path, cases, cli):
     # a second source: alpha under another id
     (cases / "delta.yaml").write_text((cases / "alpha.yaml").read_text(encoding="utf-8")
@@ -221,6 +226,7 @@ def test_compare_prints_the_matrix_and_writes_nothing(tmp_path, cli):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigint_stops_cleanly_and_a_rerun_completes_without_repeats(tmp_path):
     cases = source_dir(tmp_path / "cases", SYNTHETIC)
     ids = write_targets(cases, 400)

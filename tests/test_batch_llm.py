@@ -58,6 +58,7 @@ def batch(server, cases, targets, out, env, *extra, **kw):
                    "--model", "m", "--no-cache", *extra, env=env, **kw)
 
 
+@pytest.mark.slow
 def test_one_extract_and_two_requests_per_target_each_answered_for_its_target(tmp_path, places):
     cases, targets = places(8)
     env = llm_env(tmp_path, TRANSFER_PROCESSES="2")
@@ -110,6 +111,7 @@ def failing(responder, stage: str, failures: dict[str, float]):
     return respond
 
 
+@pytest.mark.slow
 def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes_them(tmp_path, places):
     cases, targets = places(6)
     # two attempts per request, a few ms apart: t0001 recovers on its retry, t0003 and t0004 do not
@@ -146,6 +148,7 @@ def test_pairs_failing_beyond_the_retry_budget_are_reported_and_a_rerun_finishes
     assert sorted(p.stem for p in out.glob("alpha/*.md")) == sorted(targets)
 
 
+@pytest.mark.slow
 def test_sigint_mid_batch_resumes_without_lost_duplicated_or_repeated_work(tmp_path, places):
     cases, targets = places(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_"))}
@@ -204,6 +207,7 @@ def price_config(tmp_path, server, input_price: float, output_price: float) -> N
         f"prices = {{ input = {input_price}, output = {output_price} }}\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_max_cost_stops_before_the_budget_from_the_preflight_estimate(tmp_path, places, monkeypatch):
     from transfer_cli.batch.plan import Pair
     from transfer_cli.llm.dryrun import PairCostEstimator
@@ -258,6 +262,7 @@ def test_max_cost_without_prices_is_a_usage_error(tmp_path, places, cli):
         assert server.count == 0
 
 
+@pytest.mark.slow
 def test_concurrent_pairs_share_the_reply_cache_and_a_rate_limited_batch_completes(tmp_path, places):
     cases, targets = places(6)
     env = llm_env(tmp_path, TRANSFER_PROCESSES="2")

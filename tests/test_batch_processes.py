@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SYNTHETIC, TRANSFER, run_cli
+from conftest import SYNTHETIC, TRANSFER
 from synth import source_dir, write_targets
 
 forks = pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
@@ -38,18 +38,22 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_pairs_on_worker_processes_write_the_memos_threads_write(tmp_path):
+def test_pairs_on_worker_processes_write_the_memos_threads_write(tmp_path, monkeypatch):
+    from transfer_cli.batch.plan import Pair
+    from transfer_cli.batch.runner import run_batch
+    from transfer_cli.pipeline.engines.offline import OfflineEngine
+    from transfer_cli.places.loader import Library
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     cases = source_dir(tmp_path / "cases", SYNTHETIC)
-    targets = write_targets(cases, 6)
+    pairs = [Pair("alpha", t) for t in write_targets(cases, 6)]
     outs = {}
     for processes in ("1", "2"):
-        out = tmp_path / f"out{processes}"
-        r = run_cli("batch", "alpha", *targets, "--cases", cases, "-o", out, "--jobs", "4", "--format", "md",
-                    env={"TRANSFER_PROCESSES": processes}, cwd=tmp_path)
-        assert r.returncode == 0, r.stderr
-        assert ("in 2 worker processes" in r.stderr) == (processes == "2"), r.stderr
-        outs[processes] = {p.name: p.read_bytes() for p in (out / "alpha").glob("*.md")}
-    assert len(outs["2"]) == len(targets) and outs["1"] == outs["2"]
+        monkeypatch.setenv("TRANSFER_PROCESSES", processes)
+        res = run_batch(Library([cases]), pairs, tmp_path / processes, engine_factory=OfflineEngine, jobs=4,
+                        formats=["md", "json"], handle_sigint=False)
+        assert res.processes == int(processes) and res.count("done") == len(pairs)
+        outs[processes] = {p.name: p.read_bytes() for p in (tmp_path / processes / "alpha").glob("t*.md")}
+    assert len(outs["2"]) == len(pairs) and outs["1"] == outs["2"]
 
 
 class DyingEngine:

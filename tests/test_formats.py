@@ -154,6 +154,7 @@ def hostile(tmp_path_factory) -> Path:
 
 # ---- HTML in a real browser ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hostile, tmp_path):
     html_path = tmp_path / "memo.html"
     analyze("alpha", "gamma", html_path, "--cases", hostile)
@@ -329,6 +330,7 @@ def test_html_and_docx_show_every_string_of_the_view(target):
 
 # ---- the bundled library: Liling to Jinjiang (zh) and to Stoke-on-Trent (en) -------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target, lang, matrix_head, action_head, title", [
     ("jinjiang", "zh", ("机制", "迁移方式"), ("#", "行动"), "经验借鉴可行性备忘录：锦江区能从醴陵市学什么"),
     ("stoke-on-trent", "en", ("Mechanism", "Transfer mode"), ("#", "Action"), "Transferability memo: what can Stoke-on-Trent"),

@@ -82,6 +82,7 @@ def test_normal_run_one_request_per_stage_then_zero(cli, server, env, tmp_path):
     assert_no_key_anywhere(tmp_path, r, again)
 
 
+@pytest.mark.slow
 def test_server_rejecting_json_schema_gets_json_object_remembered(cli, env, tmp_path):
     with FakeServer(responder=artifact_responder(replies()), reject={"json_schema"}) as server:
         r = analyze(cli, server, env, "-o", "memo.json")

@@ -141,6 +141,7 @@ def test_cache_stats_and_clear(cli, tmp_path):
         assert server.count == 6  # cleared: asked again
 
 
+@pytest.mark.slow
 def test_cache_is_safe_under_concurrent_writers(tmp_path):
     from transfer_cli.llm.cache import Cache, request_key
     errors = []

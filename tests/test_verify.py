@@ -204,7 +204,8 @@ def test_the_memo_shows_its_verification_report(tmp_path):
     assert "核验通过" in section and "14/14 个数字见于所引材料" in section
 
 
-@pytest.mark.parametrize("target", BUNDLED_TARGETS)
+@pytest.mark.parametrize("target", [t if t == "jinjiang" else pytest.param(t, marks=pytest.mark.slow)
+                                    for t in BUNDLED_TARGETS])  # one in the fast suite, all in CI
 def test_bundled_offline_memos_pass(tmp_path, target):
     for lang in ("zh", "en"):
         memo = analyze_json(tmp_path, "liling", target, "--lang", lang)
