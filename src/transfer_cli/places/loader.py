@@ -24,22 +24,11 @@ from . import vocabulary as V
 from ..errors import CaseError, InputError
 from ..files import write_atomic
 from ..paths import bundled
+from .references import Problem, _fmt_path, check_references
 from .schema import COND_TAGS, Place
 
 BUNDLED = bundled("cases")
 ENV_CASES = "TRANSFER_CASES"
-
-
-@dataclass
-class Problem:
-    file: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 @dataclass
@@ -73,13 +62,6 @@ def _display_from(shown: str, cwd: str) -> str:
 def _resolved(path: str) -> Path:
     # resolving is an lstat per path component; a batch shows thousands of paths against the same two roots
     return Path(path).resolve()
-
-
-def _fmt_path(parts: Iterable[Any]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 # ---- YAML with positions ------------------------------------------------------------------
@@ -233,7 +215,7 @@ def _cache_key(files: list[Path]) -> str | None:
 def _code_hash() -> bytes:
     # the code that shapes a Place is part of the key: a changed schema never meets an old pickle
     h = hashlib.sha256()
-    for name in ("schema.py", "vocabulary.py", "loader.py"):
+    for name in ("base.py", "logic.py", "schema.py", "vocabulary.py", "loader.py", "references.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.digest()
 
@@ -316,7 +298,7 @@ def _load_place(path: Path, files: list[Path]) -> Loaded:
         shown, line = where(("id",))
         problems.append(Problem(shown, line, "id", f"id '{place.id}' must match the file name '{expected}'"))
     warnings: list[Problem] = []
-    _check_references(place, where, problems, warnings)
+    check_references(place, where, problems, warnings)
     if problems:
         raise CaseError(str(problems[0]), [str(p) for p in problems])
     return Loaded(place, files, warnings)
@@ -346,67 +328,6 @@ def _fields_at(loc: tuple) -> list[str]:
         args = getattr(ann, "__args__", ())
         model = next((a for a in (ann, *args) if isinstance(a, type) and hasattr(a, "model_fields")), None)
     return list(getattr(model, "model_fields", {}).keys()) if model else []
-
-
-def _check_references(place: Place, where, problems: list[Problem], warnings: list[Problem]) -> None:
-    def bad(loc: tuple, msg: str) -> None:
-        f, line = where(loc)
-        problems.append(Problem(f, line, _fmt_path(loc), msg))
-
-    def sources(loc: tuple, ids: list[str]) -> None:
-        for i, s in enumerate(ids):
-            if s not in place.sources:
-                hint = V.nearest(s, place.sources)
-                bad(loc + (i,), f"source '{s}' is not in sources" + (f"; did you mean '{hint}'?" if hint else ""))
-
-    note_ids: dict[str, int] = {}
-    for i, n in enumerate(place.notes):
-        if n.id in note_ids:
-            bad(("notes", i, "id"), f"duplicate note id '{n.id}' (also notes[{note_ids[n.id]}])")
-        note_ids.setdefault(n.id, i)
-        sources(("notes", i, "sources"), n.sources)
-
-    def notes(loc: tuple, ids: list[str]) -> None:
-        for i, n in enumerate(ids):
-            if n not in note_ids:
-                hint = V.nearest(n, note_ids)
-                bad(loc + (i,), f"note '{n}' does not exist" + (f"; did you mean '{hint}'?" if hint else ""))
-
-    for key, ind in place.indicators.items():
-        if key not in V.INDICATORS:
-            f, line = where(("indicators", key))
-            hint = V.nearest(key, V.INDICATORS)
-            warnings.append(Problem(f, line, f"indicators.{key}", "unknown indicator key, not usable in conditions"
-                                    + (f"; did you mean '{hint}'?" if hint else "")))
-        elif ind.unit not in V.INDICATORS[key][1]:
-            bad(("indicators", key, "unit"), f"unit '{ind.unit}' not accepted for {key}; use one of "
-                + ", ".join(V.INDICATORS[key][1]))
-        if ind.source not in place.sources:
-            bad(("indicators", key, "source"), f"source '{ind.source}' is not in sources")
-    for group in ("industries", "assets", "challenges", "powers"):
-        for i, item in enumerate(getattr(place, group)):
-            sources((group, i, "sources"), item.sources)
-            notes((group, i, "notes"), item.notes)
-            if not item.sources and not item.notes:
-                bad((group, i), "cite at least one source or note")
-    mech_ids: set[str] = set()
-    for i, m in enumerate(place.mechanisms):
-        if m.id in mech_ids:
-            bad(("mechanisms", i, "id"), f"duplicate mechanism id '{m.id}'")
-        mech_ids.add(m.id)
-        notes(("mechanisms", i, "evidence"), m.evidence)
-        for j, r in enumerate(m.rival_explanations):
-            notes(("mechanisms", i, "rival_explanations", j, "notes"), r.notes)
-        fids: set[str] = set()
-        for j, sf in enumerate(m.support_factors):
-            if sf.id in fids:
-                bad(("mechanisms", i, "support_factors", j, "id"), f"duplicate support factor id '{sf.id}'")
-            fids.add(sf.id)
-            notes(("mechanisms", i, "support_factors", j, "notes"), sf.notes)
-            if sf.condition is None and sf.verify is None:
-                bad(("mechanisms", i, "support_factors", j), "a factor without a condition needs `verify` text")
-    for i, lesson in enumerate(place.negative_lessons):
-        notes(("negative_lessons", i, "notes"), lesson.notes)
 
 
 # ---- the library ----------------------------------------------------------------------------

@@ -1,64 +1,30 @@
 """The place schema: one pydantic model for every place, source or target.
 
-docs/place-format.md is the author's guide to it. Vocabulary checks live here so that a
-file that validates can be evaluated by any condition written against any other file.
+docs/place-format.md is the author's guide to it. Vocabulary checks live here (and in base.py)
+so that a file that validates can be evaluated by any condition written against any other file;
+the source's authored logic (conditions, mechanisms) is in logic.py and re-exported here.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag,
-                      field_validator, model_validator)
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from . import vocabulary as V
+from .base import Bilingual, Lang, Necessity, Strict, Text, _vocab, _vocab_list, text
+from .logic import (COND_TAGS, Adoption, AdminCond, AllCond, Analog, AnyCond, AssetCond, Bound, Condition,
+                    FamilyCond, IndicatorCond, IndustryCond, Lesson, Mechanism, NotCond, PowerCond, Risk, Rival,
+                    SupportFactor, condition_families)
 
-Necessity = Literal["necessary", "helpful"]
-Lang = Literal["zh", "en"]
-
-
-class Strict(BaseModel):
-    # defer_build: places mostly come pickled from the cache, so most runs never need a validator;
-    # building them all at import cost ~30 ms of every command
-    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
-
-
-def _vocab(value: str, known, what: str) -> str:
-    if value not in known:
-        hint = V.nearest(value, known)
-        raise ValueError(f"unknown {what} '{value}'" + (f"; did you mean '{hint}'?" if hint else ""))
-    return value
-
-
-class Bilingual(Strict):
-    zh: str | None = None
-    en: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self):
-        if not (self.zh or self.en):
-            raise ValueError("needs at least one of zh, en")
-        return self
-
-
-def _vocab_list(*fields: str, known, what: str):
-    """A field validator checking every item of list fields against a vocabulary."""
-    return field_validator(*fields)(lambda cls, v: [_vocab(x, known, what) for x in v])
-
-
-# A text field is either a plain string (written in the file's language) or {zh:, en:}.
-Text = Union[str, Bilingual]
-
-
-def text(value: Text | None, lang: str) -> str:
-    """The text in `lang`, falling back to the other language: case text stays as written."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return getattr(value, lang) or value.zh or value.en or ""
-
+# the schema's public names: the place and its parts here, the building blocks and the logic re-exported
+__all__ = ["Bilingual", "Lang", "Necessity", "Strict", "Text", "text", "COND_TAGS", "Adoption", "AdminCond",
+           "AllCond", "Analog", "AnyCond", "AssetCond", "Bound", "Condition", "FamilyCond", "IndicatorCond",
+           "IndustryCond", "Lesson", "Mechanism", "NotCond", "PowerCond", "Risk", "Rival", "SupportFactor",
+           "condition_families", "Source", "Indicator", "Industry", "Asset", "Power", "Challenge", "GoalTarget",
+           "Goal", "Institution", "Policy", "Checked", "Absence", "Rate", "Figure", "Note", "Names", "Phase",
+           "SLUG", "Place"]
 
 class Source(Strict):
     title: str
@@ -73,8 +39,11 @@ class Indicator(Strict):
     unit: str
     year: int | str
     source: str
+    of: str | None = None  # for cluster indicators: which industry the figure is about
     note: str | None = None
     conflict: str | None = None  # a disagreement between sources, stated, never silently resolved
+
+    _of = field_validator("of")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
 
 
 class Industry(Strict):
@@ -109,9 +78,109 @@ class Power(Strict):
 
 
 class Challenge(Strict):
+    """A problem the target names: an action exists because a lesson meets one (PDIA)."""
+    id: str | None = None  # C1, C2... by position when not given
+    type: str | None = None  # a PROBLEM_TYPES key; an untyped challenge is shown but matched by nothing
+    weight: Literal["high", "medium", "low"] = "medium"
     text: Text
     sources: list[str] = []
     notes: list[str] = []
+
+    _type = field_validator("type")(lambda cls, v: v if v is None else _vocab(v, V.PROBLEM_TYPES, "problem type"))
+
+
+class GoalTarget(Strict):
+    indicator: str
+    value: float
+    unit: str
+    year: int | str
+    of: str | None = None  # for cluster indicators: which industry
+
+    _key = field_validator("indicator")(lambda cls, v: _vocab(v, V.INDICATORS, "indicator key"))
+    _of = field_validator("of")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+
+
+class Goal(Strict):
+    """A goal the target has set itself; its figures become KPI targets."""
+    id: str | None = None  # G1, G2... by position when not given
+    type: str | None = None
+    text: Text
+    targets: list[GoalTarget] = []
+    sources: list[str] = []
+    notes: list[str] = []
+
+    _type = field_validator("type")(lambda cls, v: v if v is None else _vocab(v, V.PROBLEM_TYPES, "problem type"))
+
+
+class Institution(Strict):
+    """A body that can lead actions: the place's own bureaus, or its parent's where powers sit there."""
+    id: str
+    name: Text
+    handles: list[str] = Field(min_length=1)
+    level: Literal["own", "parent"] = "own"
+    # general: the standard organ of this level of Chinese government, its exact name to verify
+    # locally (the memo flags it); sourced: named in the place's own sources or notes
+    basis: Literal["general", "sourced"] = "sourced"
+    sources: list[str] = []
+    notes: list[str] = []
+
+    _handles = _vocab_list("handles", known=V.PORTFOLIOS, what="portfolio")
+
+
+class Policy(Strict):
+    """An instrument the place already runs (or has run, or holds a mandate for)."""
+    id: str | None = None
+    instrument: str
+    name: Text
+    status: Literal["in_place", "pilot", "planned", "mandate", "ended"] = "in_place"
+    year: int | str | None = None
+    text: Text | None = None
+    sources: list[str] = []
+    notes: list[str] = []
+
+    _instrument = field_validator("instrument")(lambda cls, v: _vocab(v, V.INSTRUMENTS, "instrument"))
+
+
+class Checked(Strict):
+    """What the profile's author looked for: there, a thing not listed is absent, not unknown."""
+    industries: bool = False  # every pillar and major industry is listed
+    assets: bool | list[str] = False  # every asset kind, or these kinds, were looked for
+
+    @field_validator("assets")
+    @classmethod
+    def _kinds(cls, v):
+        return v if isinstance(v, bool) else [_vocab(k, V.ASSET_KINDS, "asset kind") for k in v]
+
+
+class Absence(Strict):
+    """An explicit, cited absence ("an HSR line was planned and abandoned")."""
+    industry: str | None = None
+    asset: str | None = None
+    family: str | None = None
+    text: Text
+    sources: list[str] = []
+    notes: list[str] = []
+
+    _ind = field_validator("industry")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+    _ast = field_validator("asset")(lambda cls, v: v if v is None else _vocab(v, V.ASSET_KINDS, "asset kind"))
+    _fam = field_validator("family")(lambda cls, v: v if v is None else _vocab(v, V.FAMILIES, "family"))
+
+    @model_validator(mode="after")
+    def _one(self):
+        if sum(x is not None for x in (self.industry, self.asset, self.family)) != 1:
+            raise ValueError("name exactly one of industry, asset, family")
+        return self
+
+    @property
+    def subject(self) -> str:
+        return self.industry or self.asset or self.family or ""
+
+
+class Rate(Strict):
+    """An exchange rate: how many units of the canonical currency (CNY) one unit buys."""
+    rate: float = Field(gt=0)
+    year: int | str
+    source: str
 
 
 class Figure(Strict):
@@ -134,153 +203,16 @@ class Note(Strict):
     _domain = field_validator("domain")(lambda cls, v: _vocab(v, V.NOTE_DOMAINS, "note domain"))
 
 
-# ---- the condition language -------------------------------------------------------------
-# Data, never code: each condition is a mapping with exactly one operator key.
-
-Op = Literal[">=", ">", "<=", "<", "==", "!="]
-
-
-class IndicatorCond(Strict):
-    indicator: str
-    op: Op
-    value: float
-    partial: float | None = None  # the threshold for "partial" when the main one is missed
-
-    _key = field_validator("indicator")(lambda cls, v: _vocab(v, V.INDICATORS, "indicator key"))
-
-
-class IndustryCond(Strict):
-    industry: str
-    min_weight: Literal["pillar", "major", "emerging"] = "emerging"
-
-    _tag = field_validator("industry")(lambda cls, v: _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
-
-
-class AssetCond(Strict):
-    asset: str
-
-    _kind = field_validator("asset")(lambda cls, v: _vocab(v, V.ASSET_KINDS, "asset kind"))
-
-
-class AdminCond(Strict):
-    admin_level_in: list[str] = Field(min_length=1)
-
-    _levels = _vocab_list("admin_level_in", known=V.ADMIN_LEVELS, what="admin level")
-
-
-class PowerCond(Strict):
-    power: str
-    min: Literal["full", "partial"] = "full"
-
-    _power = field_validator("power")(lambda cls, v: _vocab(v, V.POWERS, "power"))
-
-
-class AllCond(Strict):
-    all: list["Condition"] = Field(min_length=1)
-
-
-class AnyCond(Strict):
-    any: list["Condition"] = Field(min_length=1)
-
-
-class NotCond(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    not_: "Condition" = Field(alias="not")
-
-
-_COND_KEYS = ("indicator", "industry", "asset", "admin_level_in", "power", "all", "any", "not")
-
-
-def _cond_tag(data: Any) -> str | None:
-    if isinstance(data, BaseModel):
-        return type(data).__name__
-    if isinstance(data, dict):
-        for key in _COND_KEYS:
-            if key in data:
-                return {"indicator": "IndicatorCond", "industry": "IndustryCond", "asset": "AssetCond",
-                        "admin_level_in": "AdminCond", "power": "PowerCond", "all": "AllCond",
-                        "any": "AnyCond", "not": "NotCond"}[key]
-    return None
-
-
-Condition = Annotated[
-    Union[Annotated[IndicatorCond, Tag("IndicatorCond")], Annotated[IndustryCond, Tag("IndustryCond")],
-          Annotated[AssetCond, Tag("AssetCond")], Annotated[AdminCond, Tag("AdminCond")],
-          Annotated[PowerCond, Tag("PowerCond")], Annotated[AllCond, Tag("AllCond")],
-          Annotated[AnyCond, Tag("AnyCond")], Annotated[NotCond, Tag("NotCond")]],
-    Discriminator(_cond_tag, custom_error_type="condition",
-                  custom_error_message="a condition needs one of: " + ", ".join(_COND_KEYS)),
-]
-# No model_rebuild() of AllCond/AnyCond/NotCond here: with defer_build they resolve `Condition`
-# on first use, and a run whose places come from the cache never validates a condition at all.
-
-COND_TAGS = {"IndicatorCond", "IndustryCond", "AssetCond", "AdminCond", "PowerCond", "AllCond",
-             "AnyCond", "NotCond"}
-
-
-# ---- mechanisms ---------------------------------------------------------------------------
-
-class Analog(Strict):
-    """What in a target can play the role of a factor that is itself absent."""
-    industries: list[str] = []
-    assets: list[str] = []
-
-    _ind = _vocab_list("industries", known=V.INDUSTRY_TAGS, what="industry tag")
-    _ast = _vocab_list("assets", known=V.ASSET_KINDS, what="asset kind")
-
-
-class SupportFactor(Strict):
-    id: str
-    name: Text
-    kind: str
-    necessity: Necessity
-    condition: Condition | None = None
-    analog: Analog | None = None
-    notes: list[str] = []
-    verify: Text | None = None  # how to check it in a target when no condition can
-
-    _kind = field_validator("kind")(lambda cls, v: _vocab(v, V.FACTOR_KINDS, "factor kind"))
-
-
-class Rival(Strict):
-    text: Text
-    notes: list[str] = []
-
-
-class Mechanism(Strict):
-    id: str
-    name: Text
-    phase: str  # the period in which the mechanism operated
-    what_is_transferred: str
-    lever: Text
-    chain: Text
-    outcome: Text
-    principle: Text  # the functional lesson, at the level of abstraction that can travel
-    form_not_function: Text | None = None  # the visible form that must not be copied for its own sake
-    evidence: list[str] = Field(min_length=1)
-    support_factors: list[SupportFactor] = Field(min_length=1)
-    rival_explanations: list[Rival] = []
-    hazard: bool = False  # hazardous, noisy or polluting production
-    kpis: list[str] = []  # indicator keys that measure the outcome in a target
-    lever_powers: list[str] = []  # powers the lever needs
-    risks: list[Text] = []
-
-    _what = field_validator("what_is_transferred")(
-        lambda cls, v: _vocab(v, V.TRANSFER_OBJECTS, "transfer object"))
-
-    _kpis = _vocab_list("kpis", known=V.INDICATORS, what="indicator key")
-    _powers = _vocab_list("lever_powers", known=V.POWERS, what="power")
-
-
-class Lesson(Strict):
-    """A negative lesson: something in the source's record that should not be repeated."""
-    id: str
-    text: Text
-    notes: list[str] = Field(min_length=1)
-
-
 class Names(Bilingual):
     """A place's names: at least one of zh, en."""
+
+
+class Phase(Strict):
+    """A phase of a source's history, for the memo's timeline."""
+    id: str
+    period: str
+    name: Text
+    notes: list[str] = []
 
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -298,8 +230,15 @@ class Place(Strict):
     indicators: dict[str, Indicator] = {}
     industries: list[Industry] = []
     assets: list[Asset] = []
+    checked: Checked = Checked()
+    absences: list[Absence] = []
     challenges: list[Challenge] = []
+    goals: list[Goal] = []
+    institutions: list[Institution] = []
+    policies: list[Policy] = []
     powers: list[Power] = []
+    exchange_rates: dict[str, Rate] = {}
+    phases: list[Phase] = []
     notes: list[Note] = []
     mechanisms: list[Mechanism] = []
     negative_lessons: list[Lesson] = []
@@ -315,6 +254,15 @@ class Place(Strict):
         return v
 
     _level = field_validator("admin_level")(lambda cls, v: _vocab(v, V.ADMIN_LEVELS, "admin level"))
+
+    @model_validator(mode="after")
+    def _ids(self):
+        # challenges and goals are cited by id (jinjiang:challenges.C2): number the unnamed ones
+        for prefix, items in (("C", self.challenges), ("G", self.goals)):
+            for i, x in enumerate(items, 1):
+                if x.id is None:
+                    x.id = f"{prefix}{i}"
+        return self
 
     # -- convenience -------------------------------------------------------------------
     def name(self, lang: str) -> str:
@@ -335,3 +283,6 @@ class Place(Strict):
 
     def power(self, name: str) -> Power | None:
         return next((p for p in self.powers if p.power == name), None)
+
+    def rates(self) -> dict[str, float]:
+        return {cur: r.rate for cur, r in self.exchange_rates.items()}
