@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..files import write_atomic
 
-MODE_ABBR = {"copy": "C", "adapt": "A", "inspire": "I", "avoid": "X"}
+MODE_ABBR = {"copy": "C", "adapt": "A", "in_place": "E", "inspire": "I", "avoid": "X"}
 _L = {
     "en": {"title": "Batch comparison", "ranked": "Targets ranked by overall transferability",
            "rank": "rank", "target": "target", "overall": "overall", "memo": "memo", "matrix": "Mechanisms × targets",
@@ -28,8 +28,12 @@ _L = {
            "failures": "失败", "error": "错误", "not_run": "未运行", "reason": "原因", "source": "源地",
            "none": "尚无任何结果。"},
 }
-_MODE_NAME = {"en": {"copy": "copy", "adapt": "adapt", "inspire": "inspire", "avoid": "avoid"},
-              "zh": {"copy": "照搬", "adapt": "调整", "inspire": "借鉴理念", "avoid": "不迁移"}}
+
+
+def _mode_name(lang: str, mode: str) -> str:
+    # the memo's own verdict labels, so a verdict reads the same in the memo, compare and the index
+    from ..pipeline.i18n import t
+    return t(lang, mode)
 CSV_HEADER = ["source", "target", "mechanism_id", "mechanism", "mode", "conditional", "score", "overall"]
 # wide batches (hundreds of targets) put targets on the rows so the table stays readable
 _WIDE = 12
@@ -72,7 +76,7 @@ def matrices(results) -> list[Matrix]:
 def cell_text(cell: dict | None, lang: str = "en", short: bool = False) -> str:
     if cell is None:
         return "–"
-    mode = MODE_ABBR[cell["mode"]] if short else _MODE_NAME.get(lang, _MODE_NAME["en"])[cell["mode"]]
+    mode = MODE_ABBR[cell["mode"]] if short else _mode_name(lang, cell["mode"])
     return f"{mode}{'*' if cell['conditional'] else ''} {cell['score']}"
 
 
@@ -92,7 +96,7 @@ def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, s
             lines += [f"## {L['source']}: {m.source}", ""]
         lines += [f"### {L['ranked']} ({m.source})", "",
                   f"| {L['rank']} | {L['target']} | {L['overall']} | "
-                  + " | ".join(_MODE_NAME.get(lang, _MODE_NAME["en"])[k] for k in MODE_ABBR) + f" | {L['memo']} |",
+                  + " | ".join(_mode_name(lang, k) for k in MODE_ABBR) + f" | {L['memo']} |",
                   "|---:|---|---:|" + "---:|" * len(MODE_ABBR) + "---|"]
         for rank, (tid, name, overall) in enumerate(m.targets, start=1):
             counts = [sum(1 for mid, _ in m.mechanisms if (m.cells.get((mid, tid)) or {}).get("mode") == k)

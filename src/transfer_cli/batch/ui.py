@@ -74,7 +74,7 @@ def print_matrix(matrix, lang: str) -> None:
     from rich.table import Table
 
     from .compare import cell_text
-    style = {"copy": "green", "adapt": "yellow", "inspire": "cyan", "avoid": "red"}
+    style = {"copy": "green", "adapt": "yellow", "in_place": "magenta", "inspire": "cyan", "avoid": "red"}
     table = Table(title=f"{matrix.source}: mechanisms × targets (* conditional)")
     table.add_column("mechanism")
     for tid, name, overall in matrix.targets:

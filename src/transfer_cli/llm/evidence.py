@@ -78,7 +78,7 @@ def fit_view(logic: CaseLogic) -> list[dict]:
     """The mechanisms as stage 2 needs them: what to judge, not the source's whole story."""
     return [{"id": m.id, "name": m.name, "what_is_transferred": m.what_is_transferred, "hazard": m.hazard,
              "principle": m.principle, "form_not_function": m.form_not_function, "lever_powers": m.lever_powers,
-             "evidence": m.evidence[:6], "risks": m.risks,
+             "evidence": m.evidence[:6], "risks": [r.text for r in m.risks],
              "support_factors": [f.model_dump(exclude_none=True) for f in m.support_factors]}
             for m in logic.mechanisms]
 

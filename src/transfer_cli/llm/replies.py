@@ -58,9 +58,13 @@ def logic_from(reply: LogicReply, source: S.Place, lang: str) -> CaseLogic:
     return CaseLogic(source=source.id, lang=lang, mechanisms=reply.mechanisms, negative_lessons=reply.negative_lessons)
 
 
-def fit_from(reply: FitReply, source: S.Place, target: S.Place, lang: str,
+def fit_from(reply: FitReply, logic: CaseLogic, source: S.Place, target: S.Place, lang: str,
              evaluations: dict[tuple[str, str], Evaluation], context: list[ContextRow],
              scale: list[Claim]) -> FitAssessment:
+    """The model judges the factors; the verdict rules (the same for every engine) decide the mode,
+    the score and what the time window and the target's own instruments do to them."""
+    from ..pipeline.verdicts import decide, overall
+    specs = {m.id: m for m in logic.mechanisms}
     mechs = []
     for mj in reply.mechanisms:
         factors = []
@@ -69,9 +73,18 @@ def fit_from(reply: FitReply, source: S.Place, target: S.Place, lang: str,
             factors.append(FactorFit(factor_id=fj.factor_id, name=fj.name, necessity=fj.necessity, status=fj.status,
                                      computed=ev.status if ev else None, readings=ev.readings if ev else [],
                                      analog=fj.analog, rationale=fj.rationale))
-        mechs.append(MechanismFit(**mj.model_dump(exclude={"factors"}), factors=factors))
+        m = specs.get(mj.mechanism_id)
+        if m is None:
+            mechs.append(MechanismFit(**mj.model_dump(exclude={"factors"}), factors=factors))
+            continue
+        v = decide(m, factors, target, lang)
+        rationale = mj.rationale if mj.mode == v.mode else v.rationale
+        mechs.append(MechanismFit(mechanism_id=mj.mechanism_id, name=mj.name, mode=v.mode, conditional=v.conditional,
+                                  score=v.score, score_basis=v.score_basis, rationale=rationale, factors=factors,
+                                  bound=v.bound, existing=v.existing, risks=mj.risks, verification=mj.verification))
+    score, basis = overall(mechs, lang)
     return FitAssessment(source=source.id, target=target.id, lang=lang, context=context, scale_differences=scale,
-                         mechanisms=mechs, overall_score=reply.overall_score, bottom_line=reply.bottom_line,
+                         mechanisms=mechs, overall_score=score, overall_basis=basis, bottom_line=reply.bottom_line,
                          not_to_copy=reply.not_to_copy)
 
 
@@ -86,6 +99,8 @@ def to_reply(artifact) -> dict:
     if isinstance(artifact, FitAssessment):
         data = artifact.model_dump(include={"mechanisms", "overall_score", "bottom_line", "not_to_copy"}, mode="json")
         for m in data["mechanisms"]:
+            for k in ("score_basis", "bound", "existing"):
+                m.pop(k, None)
             for f in m["factors"]:
                 f.pop("computed", None)
                 f.pop("readings", None)

@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..places.conditions import Reading, Status
 
-Mode = Literal["copy", "adapt", "inspire", "avoid"]
-MODES: tuple[str, ...] = ("copy", "adapt", "inspire", "avoid")
+# copy / adapt: take it over (whole, or changed to fit); in_place: the target already runs this
+# instrument, so the memo compares designs instead of recommending it; inspire: the principle only;
+# avoid: do not transfer.
+Mode = Literal["copy", "adapt", "in_place", "inspire", "avoid"]
+MODES: tuple[str, ...] = ("copy", "adapt", "in_place", "inspire", "avoid")
 
 NOTE_CITE = re.compile(r"^(?P<place>[a-z][a-z0-9-]*)/(?P<note>[A-Za-z0-9][A-Za-z0-9_.-]*)$")
 FIELD_CITE = re.compile(r"^(?P<place>[a-z][a-z0-9-]*):(?P<field>[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_-]+)?)$")
@@ -39,15 +42,46 @@ class FigureRef(Model):
     cite: str  # the note carrying the figure
 
 
+class AnalogSpec(Model):
+    """One thing that can play an absent factor's role, and the role it plays."""
+    industry: str | None = None
+    asset: str | None = None
+    family: str | None = None
+    role: str
+
+
 class FactorSpec(Model):
     id: str
     name: str
     kind: str
     necessity: Literal["necessary", "helpful"]
     condition: dict | None = None  # the condition language, as data
-    analog: dict | None = None
+    analog: list[AnalogSpec] = Field(default_factory=list)
     cites: list[str] = Field(default_factory=list)
     verify: str | None = None
+
+
+class RiskSpec(Model):
+    text: str
+    mitigation: str | None = None
+
+
+class BoundSpec(Model):
+    """When the mechanism was possible, and who decides it now (see schema.Bound)."""
+    window: str
+    today: Literal["closed", "rationed", "open"]
+    needs: Literal["state_council", "national_pilot", "provincial", "none"] = "none"
+    text: str
+    cites: list[str] = Field(default_factory=list)
+    done_if: dict | None = None
+    done_text: str | None = None
+
+
+class AdoptionSpec(Model):
+    lead: list[str] = Field(default_factory=list)
+    title: str | None = None
+    first_step: str | None = None
+    study: str | None = None
 
 
 class MechanismLogic(Model):
@@ -67,9 +101,13 @@ class MechanismLogic(Model):
     hazard: bool = False
     kpis: list[str] = Field(default_factory=list)
     lever_powers: list[str] = Field(default_factory=list)
-    risks: list[str] = Field(default_factory=list)
+    risks: list[RiskSpec] = Field(default_factory=list)
     # how far the evidence shows the mechanism caused the outcome there (Cartwright's P1)
     confidence: Literal["high", "medium", "low"] | None = None
+    instrument: str | None = None
+    addresses: list[str] = Field(default_factory=list)
+    bound: BoundSpec | None = None
+    adoption: AdoptionSpec | None = None
 
 
 class CaseLogic(Model):
@@ -83,6 +121,14 @@ class CaseLogic(Model):
 class AnalogRef(Model):
     name: str
     kind: str
+    cite: str
+    role: str | None = None  # why it does the factor's job
+
+
+class ExistingRef(Model):
+    """The target's own instrument of the mechanism's type: the memo compares designs."""
+    name: str
+    status: str
     cite: str
 
 
@@ -103,8 +149,11 @@ class MechanismFit(Model):
     mode: Mode
     conditional: bool = False  # an unknown necessary factor caps the verdict
     score: int = Field(ge=0, le=100)
+    score_basis: list[str] = Field(default_factory=list)  # what decided the score: the rule, the factors
     rationale: Claim
     factors: list[FactorFit]
+    bound: Claim | None = None  # why the mechanism's time window caps the verdict
+    existing: ExistingRef | None = None
     risks: list[Claim] = Field(default_factory=list)
     verification: list[Claim] = Field(default_factory=list)
 
@@ -116,6 +165,7 @@ class ContextRow(Model):
     source_cite: str | None = None
     target_value: str | None = None
     target_cite: str | None = None
+    note: str | None = None  # why the two sides are not quite the same quantity (currency, year, scope)
 
 
 class FitAssessment(Model):
@@ -127,31 +177,56 @@ class FitAssessment(Model):
     scale_differences: list[Claim]
     mechanisms: list[MechanismFit]
     overall_score: int = Field(ge=0, le=100)
-    bottom_line: list[Claim]
+    overall_basis: str | None = None  # how the overall score was made
+    bottom_line: list[Claim]  # the answer, in two or three sentences
     not_to_copy: list[Claim]
 
 
 class KPI(Model):
     indicator: str
     label: str
-    baseline: str | None = None
+    baseline: str | None = None  # None: not measured yet, the first step is to measure it
     baseline_cite: str | None = None
     direction: Literal["up", "down", "hold"] = "up"
+    target: str | None = None  # from the target's own goals, or None: "above the baseline"
+    target_cite: str | None = None
+    data_source: str | None = None  # where the figure is published (the baseline's source)
+
+
+class ActionRisk(Model):
+    text: str
+    mitigation: str | None = None
+    owner: str | None = None
 
 
 class Action(Model):
     id: str
     mechanism_id: str
+    kind: Literal["pilot", "compare", "build", "study"] = "pilot"
     title: str
+    problem: str | None = None  # the target challenge or goal it answers, e.g. "C2"
+    problem_text: str | None = None
     lead: str
+    lead_id: str | None = None  # the target institution (profile `institutions`)
     lead_level: str
+    partners: list[str] = Field(default_factory=list)
     approval: str | None = None  # the higher level whose approval the action needs
     horizon: str
     first_step: str
     kpis: list[KPI] = Field(default_factory=list)
     builds_factors: list[str] = Field(default_factory=list)
-    risks: list[str] = Field(default_factory=list)
+    risks: list[ActionRisk] = Field(default_factory=list)
     review: str | None = None  # the stop/scale rule that closes the learning loop
+    priority: int = 0  # 1 = first; the brief shows the first few
+    cites: list[str] = Field(default_factory=list)
+
+
+class Option(Model):
+    """A course the target could take; the status quo is always one."""
+    id: str
+    title: str
+    text: str
+    recommended: bool = False
     cites: list[str] = Field(default_factory=list)
 
 
@@ -160,6 +235,7 @@ class ActionPlan(Model):
     source: str
     target: str
     lang: Literal["zh", "en"]
+    options: list[Option] = Field(default_factory=list)
     actions: list[Action]
 
 

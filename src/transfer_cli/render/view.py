@@ -27,6 +27,7 @@ SECTION_ORDER = ("bottom_line", "problem", "context", "logic", "cards", "fit_mat
 MODE_COLOURS = {
     "copy": ("#1a7f37", "#dafbe1"),
     "adapt": ("#0969da", "#ddf4ff"),
+    "in_place": ("#8250df", "#fbefff"),
     "inspire": ("#9a6700", "#fff8c5"),
     "avoid": ("#cf222e", "#ffebe9"),
 }

@@ -92,7 +92,7 @@ class LLMEngine:
             scale: list[Claim]) -> FitAssessment:
         messages = self.fit_messages(logic, source, target, lang, evaluations, context, scale)
         return self._ask("fit", messages, FitReply,
-                         lambda r: fit_from(r, source, target, lang, evaluations, context, scale),
+                         lambda r: fit_from(r, logic, source, target, lang, evaluations, context, scale),
                          {source.id: source, target.id: target}, logic)
 
     def actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
