@@ -14,8 +14,16 @@ output of `transfer check`. Finding kinds:
   mechanism or without a target fact (a target field or note it cites), an unknown necessary
   factor with no verification step naming it;
 - computed: a factor status that disagrees with its condition re-evaluated on the target;
-- verdict: copy/adapt with a necessary factor absent and no analog, an unknown necessary
-  factor on an unconditional verdict, a hazardous or resource mechanism not marked avoid;
+- contradiction: a factor judged absent or unknown while a field it cites shows the very
+  function it tests (a pillar industry, an asset of the factor's family);
+- analog: an analog the factor does not declare, or one that does not do its job (another
+  functional family);
+- verdict: copy/adapt/in_place with a necessary factor absent and no analog, an unknown
+  necessary factor on an unconditional positive verdict, a hazardous or resource mechanism not
+  marked avoid, a positive verdict for a mechanism whose time window caps it, "in place" without
+  the target's own instrument or a recommendation of an instrument the target already runs;
+- agenda: an action that names no problem or goal of the target's, or a lead body that is not
+  among the target's institutions (and no higher level flagged);
 - entity: a known place name in generated text that is neither the source, the target (or
   their parents) nor named in what that text cites (晋江 where 锦江 is meant) — for review.
 
@@ -30,20 +38,28 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from pydantic import TypeAdapter
+
 from ..pipeline.artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, cites_in
 from ..pipeline.facts import evaluate_conditions
+from ..pipeline.verdicts import POSITIVE, decide, existing_instrument
 from ..places import schema as S
+from ..places import vocabulary as V
 from ..places.conditions import resolve_field
 from .cited import Content, Inputs
 from .findings import Finding
 from .names import _merge, library_names, name_forms, place_names
 from .numbers import Quantity, figures, quantity
 
+_COND = TypeAdapter(S.Condition)
+
 # String fields that are identifiers, enums, vocabulary labels or recommendations, not claims.
 _NOT_TEXT = {"id", "kind", "lang", "source", "target", "mechanism_id", "factor_id", "necessity", "status",
              "computed", "mode", "what_is_transferred", "phase", "condition", "test", "field", "indicator",
              "direction", "horizon", "label", "lead_level", "builds_factors", "lever_powers", "key", "unit",
-             "cites", "evidence", "cite", "baseline_cite", "source_cite", "target_cite"}
+             "cites", "evidence", "cite", "baseline_cite", "source_cite", "target_cite",
+             # derived explanations that restate ids, scores and names already checked elsewhere
+             "score_basis", "overall_basis"}
 
 
 # ---- walking the artifacts ------------------------------------------------------------------
@@ -245,7 +261,8 @@ class _Checker:
                 if sf is None:
                     self.add("coverage", f"{where}.factors[{j}]", f"factor {f.factor_id} is not a support factor of {m.id}")
                     continue
-                if f.necessity == "necessary" and f.status == "unknown" and sf.name not in steps and sf.id not in steps:
+                if (f.necessity == "necessary" and f.status == "unknown" and f.analog is None and mf.mode in POSITIVE
+                        and sf.name not in steps and sf.id not in steps):
                     self.add("coverage", f"{where}.factors[{j}]",
                              f"necessary factor {sf.id} ({sf.name}) is unknown but no verification step names it")
                 ev = evals.get((m.id, sf.id))
@@ -253,25 +270,76 @@ class _Checker:
                     read = "; ".join(f"{r.test} → {r.found if r.found is not None else 'missing'}" for r in ev.readings)
                     self.add("computed", f"{where}.factors[{j}].status", f"{sf.id} ({sf.name}) is '{f.status}' but its "
                              f"condition evaluates to '{ev.status}' on {fit.target} ({read})")
-            self._verdict(mf, m, where)
+                if target is not None:
+                    self._contradiction(f, sf, target, f"{where}.factors[{j}]")
+                    self._analog(f, sf, f"{where}.factors[{j}].analog")
+            self._verdict(mf, m, target, where)
 
-    def _verdict(self, mf, m, where: str) -> None:
+    def _contradiction(self, f, sf, target: S.Place, where: str) -> None:
+        """Absent or unknown, while a cited field shows the function the factor tests."""
+        if f.status not in ("absent", "unknown") or not sf.condition or f.analog is not None:
+            return
+        wanted = S.condition_families(_COND.validate_python(sf.condition))
+        if not wanted:
+            return
+        for c in f.rationale.cites:
+            place, _, path = c.partition(":")
+            if place != target.id or not path:
+                continue
+            item = resolve_field(target, path)
+            if isinstance(item, S.Industry) and item.weight in ("pillar", "major"):
+                kind = item.tag
+            elif isinstance(item, S.Asset):
+                kind = item.kind
+            else:
+                continue
+            shared = V.families_of(kind) & wanted
+            if shared:
+                self.add("contradiction", where, f"{sf.id} ({sf.name}) is '{f.status}', but the cited {c} is "
+                         f"{kind}, which does this factor's job ({', '.join(sorted(shared))})")
+
+    def _analog(self, f, sf, where: str) -> None:
+        if f.analog is None:
+            return
+        declared = {x.industry or x.asset for x in sf.analog if x.industry or x.asset}
+        declared |= {k for x in sf.analog if x.family for k in V.FAMILIES.get(x.family, ("", ()))[1]}
+        if f.analog.kind not in declared:
+            wanted = S.condition_families(_COND.validate_python(sf.condition)) if sf.condition else set()
+            self.add("analog", where, f"'{f.analog.name}' ({f.analog.kind}) is not an analog {sf.id} ({sf.name}) "
+                     "declares" + (f"; it must do the factor's job ({', '.join(sorted(wanted))})" if wanted else ""))
+
+    def _verdict(self, mf, m, target: S.Place | None, where: str) -> None:
         nec = [f for f in mf.factors if f.necessity == "necessary"]
         missing = [f for f in nec if f.status == "absent" and f.analog is None]
-        if missing and mf.mode in ("copy", "adapt"):
+        if missing and mf.mode in POSITIVE:
             self.add("verdict", f"{where}.mode", f"'{mf.mode}' although necessary factor "
                      + ", ".join(f"{f.factor_id} ({f.name})" for f in missing) + " is absent with no analog")
         elif missing and (m.hazard or m.what_is_transferred == "resource") and mf.mode != "avoid":
             self.add("verdict", f"{where}.mode", f"'{mf.mode}' for {'hazardous production' if m.hazard else 'a resource-based policy'} "
                      f"whose necessary factor {missing[0].factor_id} is absent: must be 'avoid'")
-        unknown = [f for f in nec if f.status == "unknown"]
-        if unknown and mf.mode in ("copy", "adapt") and not mf.conditional:
+        unknown = [f for f in nec if f.status == "unknown" and f.analog is None]
+        if unknown and mf.mode in POSITIVE and not mf.conditional:
             self.add("verdict", f"{where}.conditional", f"necessary factor {unknown[0].factor_id} ({unknown[0].name}) "
                      "is unknown but the verdict is not marked conditional")
+        if target is None:
+            return
+        lang = "en"
+        rules = decide(m, mf.factors, target, lang)
+        if rules.bound is not None and rules.mode not in POSITIVE and mf.mode in POSITIVE:
+            self.add("verdict", f"{where}.mode", f"'{mf.mode}' for {m.id}, which is bound to its time: {rules.bound.text}")
+        has = existing_instrument(m, target, lang)
+        if mf.mode == "in_place" and has is None:
+            self.add("verdict", f"{where}.mode", f"'in_place' but {target.id} runs no {m.instrument or 'such'} instrument")
+        elif has is not None and mf.mode in ("copy", "adapt"):
+            self.add("verdict", f"{where}.mode", f"'{mf.mode}' recommends what {target.id} already runs ({has.name}): "
+                     "compare designs instead (in_place)")
 
     # -- actions -------------------------------------------------------------------------------
     def plan(self, plan: ActionPlan, logic: CaseLogic) -> None:
         ids = {m.id for m in logic.mechanisms}
+        target = self.places.get(plan.target)
+        problems = {x.id for x in target.challenges + target.goals} if target is not None else set()
+        bodies = {x.id for x in target.institutions} if target is not None else set()
         for i, a in enumerate(plan.actions):
             if a.mechanism_id not in ids:
                 self.add("coverage", f"plan.actions[{i}].mechanism_id",
@@ -280,5 +348,13 @@ class _Checker:
                      if c.startswith((f"{plan.target}:", f"{plan.target}/"))]
             if not facts:
                 self.add("coverage", f"plan.actions[{i}].cites", f"action {a.id} cites no fact about the target {plan.target}")
+            if target is None:
+                continue
+            if a.problem not in problems:
+                self.add("agenda", f"plan.actions[{i}].problem", f"action {a.id} answers no challenge or goal of "
+                         f"{plan.target}'s ({a.problem or 'none named'}): an action exists because the target has the problem")
+            if a.lead_id not in bodies and not a.approval:
+                self.add("agenda", f"plan.actions[{i}].lead", f"action {a.id}'s lead '{a.lead}' is not among "
+                         f"{plan.target}'s institutions, and no higher level is flagged")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 KINDS = ("citation", "number_unsupported", "number_unit", "number_miscited", "coverage", "computed",
-         "verdict", "entity")
+         "contradiction", "analog", "verdict", "agenda", "entity")
 
 
 class Finding(BaseModel):

@@ -86,6 +86,7 @@ _TAIL = re.compile(
 
 
 # a magnitude or unit right after the digits: what tells GDP952.6亿元 or GDP 952.6 亿元 from an id like A1
+_MAG_NEXT = re.compile(r"\s?(?:多|余)?(?:" + _alternation(_MAGNITUDES) + ")")
 _TAIL_GLUED = re.compile(r"\s?(?:多|余)?(?:" + _alternation(_MAGNITUDES) + "|" + _alternation(_UNITS) + ")")
 
 
@@ -189,6 +190,12 @@ def _figures(text: str) -> tuple[Quantity, ...]:
             # ids (A1, CER-05, v2), fractions and cites (40/100, 10:30) -- but GDP952.6亿元 is a figure
             glued = _TAIL_GLUED.match(text, m.end())
             if before and before[-1].isascii() and before[-1].isalpha() and not glued:
+                continue
+            # a one-letter id (M14, F1, A2) before a Chinese word that happens to start with a
+            # classifier (M14只宜, F1 本级) is still an id; GDP952.6亿元 and a magnitude are not
+            if (before and before[-1].isascii() and before[-1].isupper()
+                    and not (len(before) == 2 and before[0].isascii() and before[0].isalpha())
+                    and m.group("num").isdigit() and not _MAG_NEXT.match(text, m.end())):
                 continue
             if before and before[-1] in "_./:#":
                 continue
