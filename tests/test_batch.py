@@ -220,9 +220,9 @@ def test_compare_prints_the_matrix_and_writes_nothing(tmp_path, cli):
     assert r.returncode == 0, r.stderr
     assert "beta" in r.stdout and "gamma" in r.stdout
     m2 = next(line for line in r.stdout.splitlines() if "M2" in line)
-    assert "avoid 0" in m2  # gamma: hazardous production without land away from homes
+    assert "do not transfer 0" in m2  # gamma: hazardous production without land away from homes
     m3 = next(line for line in r.stdout.splitlines() if "M3" in line)
-    assert "adapt* 40" in m3  # gamma's land power is unknown: conditional
+    assert "adapt* 62" in m3  # gamma's industrial land is unknown: conditional
     assert list(tmp_path.iterdir()) == []
 
 

@@ -36,14 +36,23 @@ def test_verdict_rules_on_a_dense_core_district(tmp_path):
     assert v["M1"] == ("inspire", False)
     # hazardous production whose land factor is absent: never transferred
     assert v["M2"] == ("avoid", False)
-    # the land power is not in the profile: unknown caps the verdict and asks for verification
+    # the industrial-land figure is not in the profile: unknown caps the verdict and asks for verification
     assert v["M3"] == ("adapt", True)
     m3 = next(m for m in memo["fit"]["mechanisms"] if m["mechanism_id"] == "M3")
-    assert m3["verification"] and "gamma:powers.land_supply" in m3["verification"][0]["text"]
+    assert m3["verification"] and "gamma:indicators.industrial_land" in m3["verification"][0]["text"]
     f1 = next(f for f in next(m for m in memo["fit"]["mechanisms"] if m["mechanism_id"] == "M1")["factors"]
               if f["factor_id"] == "F1")
-    # the analog is the target's own retail pillar, cited as a profile field
-    assert f1["status"] == "absent" and f1["analog"]["cite"] == "gamma:industries.retail"
+    # a retail pillar does not do a manufacturing cluster's job: absent (the list is complete), no analog
+    assert f1["status"] == "absent" and f1["analog"] is None
+    assert f1["readings"][0]["basis"] == "checked"
+
+
+def test_an_analog_plays_the_role_and_says_why(tmp_path):
+    memo = memo_json("alpha", "delta", tmp_path)
+    m1 = next(m for m in memo["fit"]["mechanisms"] if m["mechanism_id"] == "M1")
+    f1 = next(f for f in m1["factors"] if f["factor_id"] == "F1")
+    assert f1["analog"]["cite"] == "delta:industries.footwear" and f1["analog"]["role"]
+    assert f1["analog"]["role"] in f1["rationale"]["text"]
 
 
 def test_no_action_for_a_mechanism_judged_not_transferable(tmp_path):
@@ -52,12 +61,17 @@ def test_no_action_for_a_mechanism_judged_not_transferable(tmp_path):
     assert any("M2" in c["text"] or "危险" in c["text"] for c in memo["fit"]["not_to_copy"])
     for a in memo["plan"]["actions"]:
         assert a["lead"] and a["horizon"] and a["first_step"] and a["kpis"]
+    # the principle-only lesson earns a study at most, answering a problem the target named
+    m1 = [a for a in memo["plan"]["actions"] if a["mechanism_id"] == "M1"]
+    assert [a["kind"] for a in m1] == ["study"] and m1[0]["problem"] == "C2"
 
 
 def test_municipal_powers_are_flagged_for_approval(tmp_path):
     memo = memo_json("alpha", "gamma", tmp_path)
     land = [a for a in memo["plan"]["actions"] if a["mechanism_id"] == "M3"]
     assert land and all("大城市" in (a["approval"] or "") for a in land)
+    # and the city's planning bureau is brought in as a partner
+    assert all("大城市规划和自然资源局" in a["partners"] for a in land)
     county = memo_json("alpha", "beta", tmp_path)
     assert all(a["approval"] is None for a in county["plan"]["actions"])
 
@@ -67,9 +81,12 @@ def test_kpi_baselines_come_from_the_target_profile(tmp_path):
     kpis = [k for a in memo["plan"]["actions"] for k in a["kpis"] if k["indicator"] == "cluster_output"]
     assert kpis and kpis[0]["baseline"] == "120 亿元 (2022)"
     assert kpis[0]["baseline_cite"] == "beta:indicators.cluster_output"
+    assert kpis[0]["data_source"] == "Synthetic target"
     gamma = memo_json("alpha", "gamma", tmp_path)
-    missing = [k for a in gamma["plan"]["actions"] for k in a["kpis"] if k["indicator"] == "cluster_output"]
-    assert missing and missing[0]["baseline_cite"] is None and "gamma:indicators.cluster_output" in missing[0]["baseline"]
+    missing = [(a, k) for a in gamma["plan"]["actions"] for k in a["kpis"] if k["indicator"] == "cluster_output"]
+    # not measured yet: no baseline, and the first step is to measure it
+    assert missing and missing[0][1]["baseline"] is None and missing[0][1]["baseline_cite"] is None
+    assert "基线" in missing[0][0]["first_step"]
 
 
 def test_memo_is_byte_identical_across_runs_and_time_is_pinnable(tmp_path):
@@ -97,12 +114,13 @@ def test_extract_then_edited_logic_feeds_analyze(tmp_path):
     r = run_cli("extract", "alpha", "--cases", SYNTHETIC, "-o", "logic.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     logic = json.loads((tmp_path / "logic.json").read_text(encoding="utf-8"))
+    assert verdicts(memo_json("alpha", "delta", tmp_path))["M1"][0] == "inspire"  # delta lacks county powers
     # the analyst decides the cluster's approval-power factor is only helpful
     m1 = next(m for m in logic["mechanisms"] if m["id"] == "M1")
     next(f for f in m1["support_factors"] if f["id"] == "F2")["necessity"] = "helpful"
     (tmp_path / "logic.json").write_text(json.dumps(logic, ensure_ascii=False), encoding="utf-8")
-    memo = memo_json("alpha", "gamma", tmp_path, "--logic", tmp_path / "logic.json")
-    assert verdicts(memo)["M1"][0] == "adapt"  # now rests on the retail analog
+    memo = memo_json("alpha", "delta", tmp_path, "--logic", tmp_path / "logic.json")
+    assert verdicts(memo)["M1"][0] == "adapt"  # now rests on the footwear analog
     assert memo["run"]["logic_file"].endswith("logic.json")
 
 

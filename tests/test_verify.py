@@ -109,7 +109,7 @@ PLANTED = {
     "figure cited to the wrong note": (_append("fit.mechanisms.2.rationale", "区内GDP 1,200亿元。"),
                                        {("number_miscited", "fit.mechanisms[2].rationale")}),
     "dangling note id": (lambda m: m["fit"]["mechanisms"][0]["rationale"]["cites"].append("alpha/A-99"),
-                         {("citation", "fit.mechanisms[0].rationale.cites[5]")}),
+                         {("citation", "fit.mechanisms[0].rationale.cites[4]")}),
     # the value then rests on nothing it cites: that is reported too
     "dangling field": (_set("fit.context.2.target_cite", "gamma:indicators.nonsense"),
                        {("citation", "fit.context[2].target_cite"), ("number_miscited", "fit.context[2].target_value")}),
@@ -201,7 +201,7 @@ def test_the_memo_shows_its_verification_report(tmp_path):
     r = run_cli("analyze", "alpha", "beta", "--cases", SYNTHETIC, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     section = r.stdout.split(". 核验报告\n")[1].split("\n## ")[0]
-    assert "核验通过" in section and "14/14 个数字见于所引材料" in section
+    assert "核验通过" in section and "15/15 个数字见于所引材料" in section
 
 
 @pytest.mark.parametrize("target", [t if t == "jinjiang" else pytest.param(t, marks=pytest.mark.slow)
@@ -253,9 +253,9 @@ def test_stage_artifacts_are_checked_alone(gamma_inputs):
     fit.mechanisms[0].mode = "copy"
     fit.mechanisms[0].rationale.cites.append("gamma/G-99")
     found = {(f.kind, f.where) for f in check_artifact(fit, places, logic=memo.logic)}
-    assert found == {("verdict", "fit.mechanisms[0].mode"), ("citation", "fit.mechanisms[0].rationale.cites[5]")}
+    assert found == {("verdict", "fit.mechanisms[0].mode"), ("citation", "fit.mechanisms[0].rationale.cites[4]")}
     # without the logic only what the artifact itself states is checked
-    assert {(f.kind, f.where) for f in check_artifact(fit, places)} == {("citation", "fit.mechanisms[0].rationale.cites[5]")}
+    assert {(f.kind, f.where) for f in check_artifact(fit, places)} == {("citation", "fit.mechanisms[0].rationale.cites[4]")}
     assert check_artifact(memo.logic, {"alpha": places["alpha"]}) == []
 
 
