@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -90,15 +91,47 @@ def test_folder_place_reports_the_right_file(tmp_path):
     assert "alpha/more.yaml:2: notes[3].sources[0]: source 'nope' is not in sources" in r.stderr
 
 
-def test_new_writes_a_skeleton_that_validates_and_refuses_to_overwrite(tmp_path):
+def test_new_writes_a_skeleton_that_is_refused_until_filled_and_refuses_to_overwrite(tmp_path):
     r = run_cli("new", "qingyang", "--dir", tmp_path)
     assert r.returncode == 0, r.stderr
-    text = (tmp_path / "qingyang.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "qingyang.yaml"
+    text = path.read_text(encoding="utf-8")
     assert text.startswith("# Place profile") and "id: qingyang" in text
-    assert run_cli("validate", tmp_path / "qingyang.yaml").returncode == 0
+    # untouched, it names each placeholder (not a memo titled "TODO 中文名")
+    bare = run_cli("validate", path)
+    assert bare.returncode == 2
+    assert "qingyang.yaml:7: names.zh: placeholder not replaced: 'TODO 中文名'" in bare.stderr
+    memo = run_cli("analyze", "liling", "qingyang", "--cases", tmp_path)
+    assert memo.returncode == 2 and not memo.stdout and "placeholder not replaced" in memo.stderr
+    # filled in, with every commented example uncommented where it stands, it validates
+    filled = (text.replace('"TODO 中文名"', "青阳区").replace('"TODO English name"', "Qingyang")
+              .replace('"TODO municipal_district"', "municipal_district").replace('"TODO 上级"', "某市")
+              .replace('"TODO parent"', "Some City").replace('"TODO: the document your figures come from"', "公报")
+              .replace('"TODO"', "x"))
+    path.write_text(re.sub(r"^  # ", "  ", filled, flags=re.M), encoding="utf-8")
+    ok = run_cli("validate", path)
+    assert ok.returncode == 0, ok.stderr
+    assert "gdp" in run_cli("cases", "show", "qingyang", "--cases", tmp_path).stdout
     again = run_cli("new", "qingyang", "--dir", tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr
     assert run_cli("new", "Bad Id", "--dir", tmp_path).returncode == 2
+
+
+def test_validate_a_folder_of_place_files_checks_each_place(tmp_path):
+    for name in ("alpha.yaml", "gamma.yaml"):
+        shutil.copy(SYNTHETIC / name, tmp_path / name)
+    r = run_cli("validate", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "2 valid, 0 invalid" in r.stderr
+    (tmp_path / "gamma.yaml").write_text((SYNTHETIC / "gamma.yaml").read_text(encoding="utf-8")
+                                         .replace("domain: economy", "domain: econ"), encoding="utf-8")
+    r = run_cli("validate", tmp_path)
+    assert r.returncode == 2 and "1 valid, 1 invalid" in r.stderr
+    assert "gamma.yaml" in r.stderr and "unknown note domain 'econ'" in r.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run_cli("validate", empty)
+    assert r.returncode == 2 and "no place files" in r.stderr
 
 
 def test_unknown_indicator_key_is_a_warning_naming_the_nearest(tmp_path):

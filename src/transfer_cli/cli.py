@@ -228,9 +228,9 @@ def validate(
 ):
     """Check place files and every reference in them; one line per problem, exit 2 if any."""
     from .errors import CaseError
-    from .places.loader import load_place
+    from .places.loader import load_place, validation_targets
     lib = library(cases)
-    targets = ([(p, None) for p in paths] if paths else list(lib.paths().values()))
+    targets = validation_targets(paths) if paths else list(lib.paths().values())
     problems, ok = [], 0
     for path, root in targets:
         if not path.exists():

@@ -271,6 +271,13 @@ def _load_place(path: Path, files: list[Path]) -> Loaded:
             p = p[:-1]
         return origin.get((), (main_shown, 1))
 
+    # a field written with nothing under it (`indicators:` and only commented examples) is empty
+    data = {k: v for k, v in data.items() if v is not None or k not in _EMPTY_OK}
+    placeholders = [Problem(*where(loc), _fmt_path(loc), f"placeholder not replaced: {value!r}")
+                    for loc, value in _placeholders(data)]
+    if placeholders:
+        raise CaseError(str(placeholders[0]), [str(p) for p in placeholders])
+
     try:
         place = Place.model_validate(data)
     except ValidationError as e:
@@ -302,6 +309,25 @@ def _load_place(path: Path, files: list[Path]) -> Loaded:
     if problems:
         raise CaseError(str(problems[0]), [str(p) for p in problems])
     return Loaded(place, files, warnings)
+
+
+# top-level fields that have a default: written as `field:` with nothing under it, they are empty
+_EMPTY_OK = ("aliases", "indicators", "industries", "assets", "absences", "challenges", "goals", "institutions",
+             "policies", "powers", "exchange_rates", "phases", "notes", "mechanisms", "negative_lessons")
+
+
+def _placeholders(value, loc: tuple = ()):
+    """(location, text) of every `TODO …` value left from `transfer new` or `transfer ingest`:
+    such a file is unfinished, and analysing it would print the placeholder as a fact."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("TODO"):
+            yield loc, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _placeholders(v, loc + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _placeholders(v, loc + (i,))
 
 
 def _is_member(part) -> bool:
@@ -336,6 +362,33 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace(" ", "").replace("_", "-")
 
 
+def places_in(directory: Path) -> dict[str, Path]:
+    """id -> place file or folder of a cases directory."""
+    found: dict[str, Path] = {}
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith((".", "_")):
+            continue
+        pid = p.stem if p.is_file() and p.suffix in (".yaml", ".yml") else (p.name if p.is_dir() else None)
+        if pid:
+            found.setdefault(pid, p)
+    return found
+
+
+def validation_targets(paths: Iterable[Path]) -> list[tuple[Path, Path | None]]:
+    """(place file or folder, its cases dir) for each path given to `transfer validate`: a folder
+    holding place.yaml is one place; any other folder is a cases directory, each place in it."""
+    out: list[tuple[Path, Path | None]] = []
+    for p in paths:
+        if p.is_dir() and not (p / "place.yaml").exists():
+            found = places_in(p)
+            if not found:
+                raise InputError(f"{p}: no place files (ID.yaml or ID/place.yaml) in this folder")
+            out += [(f, p) for f in found.values()]
+        else:
+            out.append((p, None))
+    return out
+
+
 class Library:
     """The places visible to this run, found by id or alias."""
 
@@ -356,12 +409,8 @@ class Library:
         if self._paths is None:
             found: dict[str, tuple[Path, Path]] = {}
             for d in self.dirs:
-                for p in sorted(d.iterdir()):
-                    if p.name.startswith((".", "_")):
-                        continue
-                    pid = p.stem if p.is_file() and p.suffix in (".yaml", ".yml") else (p.name if p.is_dir() else None)
-                    if pid and pid not in found:
-                        found[pid] = (p, d)
+                for pid, p in places_in(d).items():
+                    found.setdefault(pid, (p, d))
             self._paths = found
         return self._paths
 
