@@ -272,6 +272,22 @@ def new(
 
 
 @app.command()
+@fails_cleanly
+def ingest(
+    place_id: Annotated[str, typer.Argument(metavar="ID", help="Slug for the place, e.g. qingyang.")],
+    files: Annotated[List[Path], typer.Argument(metavar="FILE...", help="Its documents: .txt, .md, .html, .pdf, .docx.")],
+    cases: Annotated[Path, typer.Option("--cases", metavar="DIR", help="Case directory to write ID.yaml into.")] = Path("."),
+    lang: Annotated[str, typer.Option("--lang", help="The place's language: zh or en.")] = "zh",
+    merge: Annotated[bool, typer.Option("--merge", help="Update an existing ID.yaml: add what it lacks, keep what a person wrote, show the diff.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing ID.yaml.")] = False,
+):
+    """Draft a place file from a district's documents: every figure cited to its page and sentence."""
+    from .ingest.run import run
+    for line in run(place_id, files, cases, lang=lang, merge=merge, force=force):
+        status(line)
+
+
+@app.command()
 def vocabulary():
     """Print the controlled vocabulary: indicator keys and units, levels, tags, kinds, powers, domains."""
     from .places import vocabulary as V
