@@ -158,3 +158,52 @@ def test_from_documents_to_a_verified_memo_whose_figures_trace_to_sentences(tmp_
         assert re.sub(r"\.0$", "", str(ind["value"])) in quote.replace(",", "")
     memo = json.loads((tmp_path / "memo.json").read_text(encoding="utf-8"))
     assert "qinglan" in json.dumps(memo["run"], ensure_ascii=False)
+
+
+# A scripted model reply: sound items, and three that must not reach the draft — a challenge whose
+# quote is in no document, an institution the documents never name, and a note whose text has a
+# figure its quote does not.
+MODEL_REPLY = {
+    "industries": [
+        {"tag": "electronics", "name": "电子信息", "weight": "pillar", "quote": "电子信息产业集群产值突破300亿元"},
+        {"tag": "new_materials", "name": "新材料", "weight": "emerging", "quote": "新材料产业加快成长"}],
+    "assets": [{"kind": "development_zone", "name": "青岚经济开发区", "quote": "青岚经济开发区获批省级开发区"},
+               {"kind": "heritage_site", "name": "岚江历史街区", "quote": "岚江历史街区完成保护性修缮"}],
+    "challenges": [
+        {"type": "skills_shortage", "weight": "high", "text": "高技能人才不足", "quote": "高技能人才不足"},
+        {"type": "connectivity", "weight": "high", "text": "至今没有高铁站", "quote": "青岚区至今没有高铁站，出行不便"}],
+    "goals": [{"type": "slow_growth", "text": "2024年地区生产总值增长5.5%左右",
+               "quote": "2024年全区经济社会发展的主要预期目标是：地区生产总值增长5.5%左右"}],
+    "institutions": [{"name": "青岚区投资促进局", "handles": ["investment_promotion"],
+                      "quote": "区投资促进局牵头开展产业链招商"}],
+    "notes": [{"domain": "industry", "period": "2023", "text": "电子信息产业集群产值突破350亿元",
+               "quote": "电子信息产业集群产值突破300亿元"}],
+}
+
+
+def test_a_model_drafts_the_other_fields_and_the_quote_check_drops_what_the_documents_do_not_say(tmp_path):
+    from fakeserver import FakeServer
+    from llm_helpers import KEY, json_reply, llm_env
+    with FakeServer(responder=lambda body: json_reply(MODEL_REPLY)) as server:
+        r = run_cli("ingest", "qinglan", BULLETIN[0], REPORT, "--cases", tmp_path, "--model", "m",
+                    "--base-url", server.url, env=llm_env(tmp_path))
+        sent = server.chats[0].body
+    assert r.returncode == 0, r.stderr
+    assert "岚江历史街区完成保护性修缮" in json.dumps(sent, ensure_ascii=False)  # the passages went to the model
+    assert KEY not in r.stderr
+    text = (tmp_path / "qinglan.yaml").read_text(encoding="utf-8")
+    body = text.split("# Review checklist")[0]
+    assert "tag: electronics" in body and "kind: heritage_site" in body and "type: skills_shortage" in body
+    assert "5.5%左右" in body  # a target is a goal, not an indicator
+    for planted in ("高铁站", "投资促进局", "350"):
+        assert planted not in body
+        assert planted in r.stderr
+    checklist = text.split("# Review checklist")[1]
+    assert "dropped: challenges: 至今没有高铁站 — its quote is not in the documents" in checklist
+    assert "dropped: notes: 电子信息产业集群产值突破350亿元 — figures not in its quote: 350" in checklist
+    # each kept item cites the paragraph its quote is in
+    assert re.search(r"tag: electronics, .*sources: \[qinglan-2024-work-report-txt-para6\]", body)
+    reviewed = text.replace('"TODO municipal_district?"', "municipal_district").replace('"TODO 云川市?"', "云川市")
+    (tmp_path / "qinglan.yaml").write_text(reviewed, encoding="utf-8")
+    ok = run_cli("validate", tmp_path / "qinglan.yaml")
+    assert ok.returncode == 0, ok.stderr

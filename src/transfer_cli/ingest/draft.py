@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..places import vocabulary as V
 from .bulletin import STANDARD, UNMAPPED, Figure, is_known_unit
-from .readers import Document
+from .readers import Document, Passage
 
 
 @dataclass
@@ -92,7 +92,9 @@ class Sources:
         self._titles = {d.name: d.title for d in self.docs}
 
     def cite(self, f: Figure) -> str:
-        p = f.passage
+        return self.cite_passage(f.passage)
+
+    def cite_passage(self, p: Passage) -> str:
         sid = self._slugs[p.doc] + (f"-p{p.page}" if p.page is not None else f"-para{p.para}")
         if sid not in self.used:
             title = f"{self._titles[p.doc]} ({p.doc}, {p.loc})"
@@ -144,12 +146,14 @@ def indicator_lines(entries: dict[str, Entry], sources: Sources) -> list[str]:
 
 
 def render(place_id: str, docs: list[Document], figures: list[Figure], *, lang: str = "zh",
-           extra: list[str] | None = None, dropped: list[str] | None = None) -> str:
-    """The draft as YAML text. `extra`: further top-level blocks (the model's fields), each a
-    YAML fragment; `dropped`: lines about fields the quote check removed, for the checklist."""
+           proposed: list | None = None, dropped: list[str] | None = None, model: str | None = None) -> str:
+    """The draft as YAML text. `proposed`: the model's items that passed the quote check (None:
+    no model was asked); `dropped`: a line for each item the check removed; `model`: who proposed."""
     entries = collect(figures)
     sources = Sources(docs)
     name, level, parent = guess_identity(docs)
+    from .bulletin import reference_year
+    reference = next((str(y) for y in map(reference_year, docs) if y), None)
     conflicts = [e for e in entries.values() if e.conflicting]
     no_year = [k for k, e in entries.items() if e.chosen.year is None]
     unknown = [k for k in STANDARD if k not in entries]
@@ -179,9 +183,14 @@ def render(place_id: str, docs: list[Document], figures: list[Figure], *, lang: 
         out += [f"#   {UNMAPPED.get(f.key, f.key)}: {f.written}{f.unit} ({f.year}) — {_where(f)}"
                 for f in unmapped + odd_units]
     out.append("")
-    out += extra or ["# industries, assets, challenges, goals and institutions are unknown: the documents",
-                     "# were read for figures only. With a model configured, `transfer ingest` drafts them.",
-                     "industries: []", "assets: []", "challenges: []"]
+    if proposed is None:
+        out += ["# industries, assets, challenges, goals and institutions are unknown: the documents",
+                "# were read for figures only. With a model configured, `transfer ingest` drafts them.",
+                "industries: []", "assets: []", "challenges: []"]
+    else:
+        out += [f"# proposed by {model}: each item's quote (in the comment after it) was found in the",
+                "# document its source names; items whose quote was not are listed in the checklist.",
+                *model_lines(proposed, sources, reference or "TODO period")]
     out += ["", "sources:", *[f"  {sid}: {m}" for sid, m in sources.used.items()]]
     if not sources.used:
         out[-1:] = ["sources:", f"  todo: {{title: {_q('TODO the document this profile comes from')}}}"]
@@ -205,3 +214,42 @@ def checklist(conflicts: list[Entry], no_year: list[str], unknown: list[str], dr
               "what the documents do not say",
               "then: transfer validate FILE, and analyze"]
     return ["# Review checklist", *[f"# [ ] {x}" for x in items]]
+
+
+def _flow(fields: dict) -> str:
+    parts = []
+    for k, v in fields.items():
+        if isinstance(v, list):
+            parts.append(f"{k}: [{', '.join(v)}]")
+        else:
+            parts.append(f"{k}: {_q(v) if k in ('name', 'text', 'period') else v}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def model_lines(proposed: list, sources: Sources, period: str) -> list[str]:
+    """The model's checked items as YAML blocks, each citing the passage its quote is in."""
+    out: list[str] = []
+    counters = {"institutions": 0, "notes": 0}
+    for section in ("industries", "assets", "challenges", "goals", "institutions", "notes"):
+        items = [p for p in proposed if p.section == section]
+        out.append(f"{section}:" + ("" if items else " []"))
+        for p in items:
+            x, sid = p.item, sources.cite_passage(p.passage)
+            if section == "industries":
+                fields = {"tag": x.tag, "name": x.name, "weight": x.weight}
+            elif section == "assets":
+                fields = {"kind": x.kind, "name": x.name}
+            elif section == "challenges":
+                fields = {"type": x.type, "weight": x.weight, "text": x.text}
+            elif section == "goals":
+                fields = {"type": x.type, "text": x.text}
+            elif section == "institutions":
+                counters[section] += 1
+                fields = {"id": f"I{counters[section]}", "name": x.name, "handles": list(x.handles)}
+            else:
+                counters[section] += 1
+                fields = {"id": f"DOC-{counters[section]:02d}", "period": x.period or period,
+                          "domain": x.domain, "text": x.text, "confidence": "medium"}
+            out.append(f"  - {_flow({**fields, 'sources': [sid]})}")
+            out.append(f"    # «{x.quote}» ({p.passage.doc} {p.passage.loc})")
+    return out
