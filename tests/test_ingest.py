@@ -207,3 +207,24 @@ def test_a_model_drafts_the_other_fields_and_the_quote_check_drops_what_the_docu
     (tmp_path / "qinglan.yaml").write_text(reviewed, encoding="utf-8")
     ok = run_cli("validate", tmp_path / "qinglan.yaml")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_merge_adds_what_the_profile_lacks_keeps_what_a_person_wrote_and_shows_the_diff(tmp_path):
+    text = _draft(tmp_path, REPORT)
+    # a person reviewed the draft: chose the level and parent, corrected GDP, added a comment
+    path = tmp_path / "qinglan.yaml"
+    edited = (text.replace('"TODO municipal_district?"', "municipal_district").replace('"TODO 上级"', "云川市")
+              .replace("value: 612.5,", "value: 600,")) + "# checked against the printed report\n"
+    path.write_text(edited, encoding="utf-8")
+    r = run_cli("ingest", "qinglan", BULLETIN[2], "--cases", tmp_path, "--merge")
+    assert r.returncode == 0, r.stderr
+    merged = path.read_text(encoding="utf-8")
+    assert "value: 600," in merged and "# checked against the printed report" in merged
+    assert "kept yours: indicators.gdp = 600 亿元 (2023); the documents say 612.48 亿元" in r.stderr
+    assert "added: indicators.population_resident = 76.12 万人 (2023)" in r.stderr
+    assert r.stdout.startswith("---") and "+  population_resident: {value: 76.12" in r.stdout
+    assert "+  qinglan-2023-bulletin-pdf-p1: {title:" in r.stdout  # the new figures' source comes along
+    assert not any(line.startswith("-") and not line.startswith("---") for line in r.stdout.splitlines())
+    assert run_cli("validate", path).returncode == 0
+    again = run_cli("ingest", "qinglan", BULLETIN[2], "--cases", tmp_path, "--merge")
+    assert again.returncode == 0 and "nothing to add" in again.stderr and not again.stdout

@@ -290,9 +290,11 @@ def ingest(
     """Draft a place file from a district's documents: every figure cited to its page and sentence."""
     from .ingest.run import run
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
-    for line in run(place_id, files, cases, lang=lang, merge=merge, force=force, engine=engine, llm=llm,
-                    notify=status):
+    lines, diff = run(place_id, files, cases, lang=lang, merge=merge, force=force, engine=engine, llm=llm,
+                      notify=status)
+    for line in lines:
         status(line)
+    sys.stdout.write(diff)
 
 
 @app.command()

@@ -61,8 +61,10 @@ def draft_place(place_id: str, files: list[Path], directory: Path, lang: str = "
 
 
 def run(place_id: str, files: list[Path], directory: Path, *, lang: str = "zh", merge: bool = False,
-        force: bool = False, engine: str | None = None, llm: dict | None = None, notify=None) -> list[str]:
-    """Write the draft; return the status lines for the user."""
+        force: bool = False, engine: str | None = None, llm: dict | None = None,
+        notify=None) -> tuple[list[str], str]:
+    """Write the draft (or merge it into the existing file); return the status lines for the user
+    and, for a merge, the diff of the file."""
     from ..files import write_atomic
     path = directory / f"{place_id}.yaml"
     if path.exists() and not (force or merge):  # before any work: a model's time costs money
@@ -76,11 +78,11 @@ def run(place_id: str, files: list[Path], directory: Path, *, lang: str = "zh", 
         lines += [f"dropped: {d}" for d in draft.dropped]
     if merge and path.exists():
         from .merge import merge_into
-        text, diff = merge_into(path, draft.text)
+        text, report, diff = merge_into(path, draft.text)
         if text is not None:
             write_atomic(path, text)
-        return lines + diff
+        return lines + report, diff
     write_atomic(path, draft.text)
     todo = draft.text.count('"TODO')
     return lines + [f"wrote {path}: review it, {todo} TODO value(s) to replace, checklist at the end; "
-                    f"then `transfer validate {path}`"]
+                    f"then `transfer validate {path}`"], ""
