@@ -228,3 +228,32 @@ def test_merge_adds_what_the_profile_lacks_keeps_what_a_person_wrote_and_shows_t
     assert run_cli("validate", path).returncode == 0
     again = run_cli("ingest", "qinglan", BULLETIN[2], "--cases", tmp_path, "--merge")
     assert again.returncode == 0 and "nothing to add" in again.stderr and not again.stdout
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("年末全市户籍总人口105.30万人。", ("population_registered", "105.30", "万人")),
+    ("城镇常住居民人均可支配收入48000元，增长4.5%。", ("disposable_income_urban", "48000", "元")),
+    ("农村常住居民人均可支配收入21000元。", ("disposable_income_rural", "21000", "元")),
+    ("全体常住居民人均可支配收入36000元。", ("disposable_income", "36000", "元")),
+    ("全年固定资产投资比上年下降2.1%。", ("fixed_asset_investment_growth", "-2.1", "%")),
+    ("外贸出口总值12.5亿美元。", ("exports_usd", "12.5", "亿美元")),
+    ("第三产业增加值占地区生产总值的比重为55.2%。", ("tertiary_share", "55.2", "%")),
+    ("全区总面积62.12平方公里。", ("area", "62.12", "km²")),
+    ("全年完成一般公共预算收入38500万元。", ("fiscal_revenue_general_budget", "38500", "万元")),
+])
+def test_usual_variants_of_a_bulletin_sentence(tmp_path, sentence, expected):
+    doc = tmp_path / "b.txt"
+    doc.write_text(f"某县2022年国民经济和社会发展统计公报\n{sentence}\n", encoding="utf-8")
+    found = [(f.key, f.written, f.unit) for f in find_figures(read_document(doc))]
+    assert found == [expected]
+    assert {f.year for f in find_figures(read_document(doc))} == {2022}
+
+
+def test_requests_are_planned_to_fit_the_window_in_reading_order():
+    from transfer_cli.ingest.model import plan_requests
+    docs = [read_document(BULLETIN[0]), read_document(REPORT)]
+    everything = [p for d in docs for p in d.passages]
+    assert plan_requests(docs, 10**6) == [everything]
+    chunks = plan_requests(docs, 600)
+    assert len(chunks) > 3 and [p for c in chunks for p in c] == everything
+    assert all(sum(len(p.text.encode()) + 40 for p in c) <= 600 for c in chunks if len(c) > 1)
