@@ -184,22 +184,28 @@ MODEL_REPLY = {
 def test_a_model_drafts_the_other_fields_and_the_quote_check_drops_what_the_documents_do_not_say(tmp_path):
     from fakeserver import FakeServer
     from llm_helpers import KEY, json_reply, llm_env
-    with FakeServer(responder=lambda body: json_reply(MODEL_REPLY)) as server:
+    # asked again with the checker's findings, the model corrects one item and keeps two
+    corrected = json.loads(json.dumps(MODEL_REPLY))
+    corrected["challenges"][1] = {"type": "old_housing", "weight": "medium", "text": "老旧小区改造任务较重",
+                                  "quote": "老旧小区改造任务较重"}
+    with FakeServer(script=[json_reply(MODEL_REPLY)], responder=lambda body: json_reply(corrected)) as server:
         r = run_cli("ingest", "qinglan", BULLETIN[0], REPORT, "--cases", tmp_path, "--model", "m",
                     "--base-url", server.url, env=llm_env(tmp_path))
-        sent = server.chats[0].body
+        first, reask = (json.dumps(c.body, ensure_ascii=False) for c in server.chats)
     assert r.returncode == 0, r.stderr
-    assert "岚江历史街区完成保护性修缮" in json.dumps(sent, ensure_ascii=False)  # the passages went to the model
+    assert "岚江历史街区完成保护性修缮" in first  # the passages went to the model
+    assert "至今没有高铁站 — its quote is not in the documents" in reask
     assert KEY not in r.stderr
     text = (tmp_path / "qinglan.yaml").read_text(encoding="utf-8")
     body = text.split("# Review checklist")[0]
     assert "tag: electronics" in body and "kind: heritage_site" in body and "type: skills_shortage" in body
+    assert "type: old_housing" in body and "高铁站" not in body
     assert "5.5%左右" in body  # a target is a goal, not an indicator
-    for planted in ("高铁站", "投资促进局", "350"):
+    for planted in ("投资促进局", "350"):
         assert planted not in body
         assert planted in r.stderr
     checklist = text.split("# Review checklist")[1]
-    assert "dropped: challenges: 至今没有高铁站 — its quote is not in the documents" in checklist
+    assert "dropped: institutions: 青岚区投资促进局 — its quote is not in the documents" in checklist
     assert "dropped: notes: 电子信息产业集群产值突破350亿元 — figures not in its quote: 350" in checklist
     # each kept item cites the paragraph its quote is in
     assert re.search(r"tag: electronics, .*sources: \[qinglan-2024-work-report-txt-para6\]", body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Callable, Literal
 
@@ -77,6 +78,9 @@ SECTIONS = ("industries", "assets", "challenges", "goals", "institutions", "note
 # the identity of an item, to keep one of each across requests
 _IDENTITY = {"industries": "tag", "assets": "name", "challenges": "text", "goals": "text",
              "institutions": "name", "notes": "text"}
+_REASK = ("A checker looked for each quote in the documents and found these problems:\n{}\nCopy each quote "
+          "word for word from a passage, keep every figure of an item's text in its quote, drop items the "
+          "documents do not support, and reply with the complete corrected JSON object only.")
 OUTPUT_RESERVE = 8_000   # tokens kept for the reply when the profile sets no max_output_tokens
 PROMPT_OVERHEAD = 4_000  # the system message, the vocabulary and the schema
 
@@ -154,7 +158,8 @@ def propose(docs: list[Document], *, place_id: str, place_name: str, lang: str, 
     from ..llm.cache import Cache
     from ..llm.client import ModelClient, strict_schema
     from ..llm.prompts import PromptSet, data_block
-    client = ModelClient(settings, Cache(enabled=not no_cache), notify=notify)
+    say = notify or (lambda msg: print(msg, file=sys.stderr))
+    client = ModelClient(settings, Cache(enabled=not no_cache), notify=say)
     prompt = PromptSet(prompts).get("ingest_profile", lang)
     window = settings.context_window - (settings.max_output_tokens or OUTPUT_RESERVE) - PROMPT_OVERHEAD
     if window <= 0:
@@ -175,8 +180,15 @@ def propose(docs: list[Document], *, place_id: str, place_name: str, lang: str, 
             industry_tags=", ".join(V.INDUSTRY_TAGS), asset_kinds=", ".join(V.ASSET_KINDS),
             problem_types=", ".join(V.PROBLEM_TYPES), portfolios=", ".join(V.PORTFOLIOS),
             note_domains=", ".join(V.NOTE_DOMAINS))
-        reply, _ = client.structured(messages, ProfileReply, f"ingest {i}/{len(chunks)}")
+        what = f"ingest {i}/{len(chunks)}"
+        reply, convo = client.structured(messages, ProfileReply, what)
+        _, dropped = check(reply, docs)
+        if dropped:  # as in the analysis: the verifier's findings go back to the model once
+            say(f"{what}: {len(dropped)} item(s) failed the quote check; asking the model once more")
+            convo = convo + [{"role": "user", "content": _REASK.format("\n".join(f"- {d}" for d in dropped))}]
+            reply, _ = client.structured(convo, ProfileReply, what)
         replies.append(reply)
     merged = ProfileReply(**{s: [x for r in replies for x in getattr(r, s)] for s in SECTIONS})
     kept, dropped = check(merged, docs)
     return kept, dropped, dict(client.usage)
+
