@@ -31,6 +31,7 @@ EXPECTED = {
     "high_tech_firms": ("146", "家"), "fixed_asset_investment_growth": ("3.9", "%"),
     "retail_sales": ("286.74", "亿元"), "trade_total": ("58.91", "亿元"), "exports": ("41.27", "亿元"),
     "fiscal_revenue_general_budget": ("42.18", "亿元"), "tax_revenue": ("33.05", "亿元"),
+    "fiscal_expenditure": ("68.90", "亿元"),
     "tourism_visitors": ("1268.5", "万人次"), "tourism_revenue": ("142.36", "亿元"),
     "disposable_income": ("51236", "元"), "disposable_income_urban": ("56870", "元"),
     "disposable_income_rural": ("29415", "元"), "market_entities": ("9.86", "万户"),
@@ -245,6 +246,7 @@ def test_merge_adds_what_the_profile_lacks_keeps_what_a_person_wrote_and_shows_t
     ("外贸出口总值12.5亿美元。", ("exports_usd", "12.5", "亿美元")),
     ("第三产业增加值占地区生产总值的比重为55.2%。", ("tertiary_share", "55.2", "%")),
     ("全区总面积62.12平方公里。", ("area", "62.12", "km²")),
+    ("全年固定资产投资总额215.3亿元。", ("fixed_asset_investment", "215.3", "亿元")),
     ("全年完成一般公共预算收入38500万元。", ("fiscal_revenue_general_budget", "38500", "万元")),
 ])
 def test_usual_variants_of_a_bulletin_sentence(tmp_path, sentence, expected):

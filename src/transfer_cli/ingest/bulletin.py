@@ -40,6 +40,8 @@ PATTERNS: list[tuple[str, str, str | int]] = [
     ("above_scale_firms", r"规(?:模以)?上工业企业" + GAP + N + "(家)", 2),
     ("high_tech_firms", r"高新技术企业" + GAP + N + "(家)", 2),
     ("fixed_asset_investment_growth", r"固定资产投资" + GROWTH, "growth"),
+    ("fixed_asset_investment", r"固定资产投资(?:总额)?" + GAP + N + _MONEY, 2),
+    ("fiscal_expenditure", r"一般公共预算支出" + GAP + N + _MONEY, 2),
     ("exports", r"(?<!进)出口(?:总)?额?" + GAP + N + _MONEY, 2),
     ("trade_total", r"进出口(?:总)?额?" + GAP + N + _MONEY, 2),
     ("tourism_visitors", r"(?:接待|游客)" + r"[^0-9，。；,;从]{0,10}?" + N + "(万人次)", 2),
@@ -56,7 +58,8 @@ _STRUCTURE = re.compile(r"三次产业(?:结构|比例)" + GAP + N + "[:：]" + 
 _SHARE_KEYS = ("primary_share", "secondary_share", "tertiary_share")
 _SHARE = re.compile(r"第([一二三])产业(?:增加值)?占[^。；，]{0,12}?比重" + GAP + N + "%")
 # standard figures a bulletin gives that the vocabulary has no key for: shown, never written as indicators
-UNMAPPED = {"trade_total": "进出口总额 (imports + exports)"}
+UNMAPPED = {"trade_total": "进出口总额 (imports + exports)", "fixed_asset_investment": "固定资产投资 (amount)",
+            "fiscal_expenditure": "一般公共预算支出"}
 # the standard figures a reviewer expects: those not found are listed as unknown (not absent)
 STANDARD = ("gdp", "gdp_growth", "primary_share", "secondary_share", "tertiary_share", "gdp_per_capita",
             "population_resident", "population_registered", "population_urban", "urbanisation_rate",
