@@ -172,9 +172,9 @@ def render(place_id: str, docs: list[Document], figures: list[Figure], *, lang: 
         "country: CN",
         f"language: {lang}",
         "",
-        "indicators:",
-        *(indicator_lines(entries, sources) or ["  {}"]),
     ]
+    rows = indicator_lines(entries, sources)
+    out += ["indicators:", *rows] if rows else ["indicators: {}"]
     if unknown:
         out += ["# not found in the documents (unknown, not absent; add them from another source):",
                 *[f"#   {k} — {V.INDICATORS[k][2]}" for k in unknown]]

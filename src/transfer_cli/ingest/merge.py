@@ -122,7 +122,11 @@ def merge_into(path: Path, draft_text: str) -> tuple[str | None, list[str], str]
     if not new_ind and not new_src and not any(r.startswith("added") for r in report):
         return None, report + [f"{path}: nothing to add; left as it was"], ""
     new_text = "\n".join(lines) + "\n"
-    if yaml.safe_load(new_text) != expected:  # the text edit must mean exactly the intended data
+    try:
+        same = yaml.safe_load(new_text) == expected  # the text edit must mean exactly the intended data
+    except yaml.YAMLError:
+        same = False
+    if not same:
         raise InputError(f"{path}: the merge would change more than it adds (an unusual layout); "
                          "nothing written — merge by hand from a fresh draft")
     diff = "".join(difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True),
