@@ -280,20 +280,15 @@ def ingest(
     lang: Annotated[str, typer.Option("--lang", help="The place's language: zh or en.")] = "zh",
     merge: Annotated[bool, typer.Option("--merge", help="Update an existing ID.yaml: add what it lacks, keep what a person wrote, show the diff.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing ID.yaml.")] = False,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="offline (figures only) or llm (default: llm when a model is configured).")] = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    provider: ProviderOpt = None,
-    prompts: PromptsOpt = None,
-    no_cache: NoCacheOpt = False,
+    engine: EngineOpt = None, model: ModelOpt = None, base_url: BaseUrlOpt = None, provider: ProviderOpt = None,
+    prompts: PromptsOpt = None, no_cache: NoCacheOpt = False,
 ):
     """Draft a place file from a district's documents: every figure cited to its page and sentence."""
     from .ingest.run import run
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
     lines, diff = run(place_id, files, cases, lang=lang, merge=merge, force=force, engine=engine, llm=llm,
                       notify=status)
-    for line in lines:
-        status(line)
+    print("\n".join(lines), file=sys.stderr)
     sys.stdout.write(diff)
 
 
