@@ -265,3 +265,17 @@ def test_requests_are_planned_to_fit_the_window_in_reading_order():
     chunks = plan_requests(docs, 600)
     assert len(chunks) > 3 and [p for c in chunks for p in c] == everything
     assert all(sum(len(p.text.encode()) + 40 for p in c) <= 600 for c in chunks if len(c) > 1)
+
+
+def test_a_gbk_text_file_reads_and_a_pdf_without_text_says_it_needs_ocr(tmp_path):
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes("某县2022年国民经济和社会发展统计公报\n年末常住人口30.5万人。\n".encode("gb18030"))
+    assert [(f.key, f.written) for f in find_figures(read_document(gbk))] == [("population_resident", "30.5")]
+    from pypdf import PdfWriter
+    blank = PdfWriter()
+    blank.add_blank_page(width=420, height=595)
+    scan = tmp_path / "scan.pdf"
+    with open(scan, "wb") as f:
+        blank.write(f)
+    with pytest.raises(InputError, match="scan.pdf: no text found .*OCR"):
+        read_document(scan)
