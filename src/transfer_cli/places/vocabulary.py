@@ -321,6 +321,7 @@ MONEY_UNITS: dict[str, tuple[str, float]] = {
     "元": ("CNY", 1.0), "万元": ("CNY", 1e4), "亿元": ("CNY", 1e8),
     "£": ("GBP", 1.0), "£k": ("GBP", 1e3), "£m": ("GBP", 1e6), "£bn": ("GBP", 1e9),
     "美元": ("USD", 1.0), "亿美元": ("USD", 1e8), "$m": ("USD", 1e6), "$bn": ("USD", 1e9),
+    "€": ("EUR", 1.0), "€k": ("EUR", 1e3), "€m": ("EUR", 1e6), "€bn": ("EUR", 1e9),
 }
 # Indicators that are Chinese statistical categories: never proposed as a KPI for a foreign place.
 CN_ONLY_INDICATORS = {"fiscal_revenue_general_budget", "fiscal_revenue_total", "market_entities",
