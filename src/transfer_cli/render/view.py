@@ -117,8 +117,10 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
     actions = [{
         "id": a.id, "mechanism": a.mechanism_id, "title": a.title, "lead": a.lead,
         "approval": a.approval, "horizon": a.horizon, "first_step": a.first_step, "review": a.review,
-        "kpis": [f"{k.label}: {k.baseline}" + (f" [{k.baseline_cite}]" if k.baseline_cite else "") for k in a.kpis],
-        "kpi_items": [{"text": f"{k.label}: {k.baseline}", "cite": k.baseline_cite} for k in a.kpis],
+        # a KPI without a baseline is one to measure first (the first step says so), never "None"
+        "kpis": [f"{k.label}: {k.baseline or L['not_measured']}" + (f" [{k.baseline_cite}]" if k.baseline_cite else "")
+                 for k in a.kpis],
+        "kpi_items": [{"text": f"{k.label}: {k.baseline or L['not_measured']}", "cite": k.baseline_cite} for k in a.kpis],
         "builds": a.builds_factors, "risks": a.risks, "cites": a.cites, "cite_text": cite_text(a.cites),
     } for a in plan.actions]
 

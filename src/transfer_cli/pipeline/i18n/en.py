@@ -45,6 +45,7 @@ LABELS: dict[str, str] = {
     "run_record": "Run record",
     "verification": "Verification report",
     "none": "none",
+    "not_measured": "not measured yet",
     "unknown": "unknown",
     "necessary": "necessary",
     "helpful": "helpful",

@@ -45,6 +45,7 @@ LABELS: dict[str, str] = {
     "run_record": "运行记录",
     "verification": "核验报告",
     "none": "无",
+    "not_measured": "尚无统计",
     "unknown": "未知",
     "necessary": "必要",
     "helpful": "有益",
