@@ -108,11 +108,13 @@ def lead(m: MechanismLogic, target: S.Place, lang: str, kind: str):
 
 def kpis(m: MechanismLogic, problem, target: S.Place, lang: str) -> list[KPI]:
     """KPIs the target can measure: the mechanism's own and the problem's, ones with a baseline first;
-    one the target lacks only where it is a statistic it could publish ("not measured yet")."""
+    one the target lacks only where it is a statistic it could publish ("not measured yet"): on a
+    foreign place never a Chinese statistical category, but a quantity any place can count (cluster
+    jobs, exports) still is one, so an action abroad is not left without a measure."""
     keys = list(dict.fromkeys([*m.kpis, *PROBLEM_INDICATORS.get(problem.type if problem else "", ())]))
     foreign = target.country != "CN"
     have = [k for k in keys if k in target.indicators]
-    lacking = [k for k in keys if k not in target.indicators and not foreign]
+    lacking = [k for k in keys if k not in target.indicators and not (foreign and k in V.CN_ONLY_INDICATORS)]
     return [kpi(k, target, lang) for k in (have + lacking)[:MAX_KPIS]]
 
 
