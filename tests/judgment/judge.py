@@ -22,11 +22,22 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
 import yaml
 
 HERE = Path(__file__).resolve().parent
 PLACES = HERE / "places"
 CASES = HERE / "cases.yaml"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def own_cache_and_library(tmp_path_factory):
+    """In-process runs cache parsed places: keep them out of the user's cache, and let no
+    TRANSFER_CASES directory shadow the places the cases were written for."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        mp.delenv("TRANSFER_CASES", raising=False)
+        yield
 
 
 def load_cases(path: Path = CASES) -> list[dict]:

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from judge import PLACES, failures, load_cases
+from judge import PLACES, failures, load_cases, own_cache_and_library  # noqa: F401 (autouse fixture)
 
 CASES = load_cases()
 
