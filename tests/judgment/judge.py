@@ -13,6 +13,7 @@ Check kinds (`check:`):
 - actions: no action comes from a mechanism in `none_for`
 - gate:    no mechanism with a necessary factor whose condition names one of `families` (through its
            tags, kinds or families) gets a verdict in `modes_not`
+- overall: the pair's overall score is inside `score: [lo, hi]`
 - context: the context table has no row of key `key` comparing two different things (`split: true`:
            rows of that key carry `of` and a not-comparable note)
 """
@@ -122,6 +123,10 @@ def problems(case: dict, m: dict) -> list[str]:
             f = _fit(m, mech["id"])
             if gated and f["mode"] in case["modes_not"]:
                 out.append(f"{mech['id']} is {f['mode']} {f['score']} though {'/'.join(gated)} needs {case['families']}")
+    elif kind == "overall":
+        lo, hi = case["score"]
+        if not lo <= m["fit"]["overall_score"] <= hi:
+            out.append(f"overall {m['fit']['overall_score']} ({m['fit']['overall_basis']}), expected {lo}-{hi}")
     elif kind == "context":
         rows = [r for r in m["fit"]["context"] if r["key"].split(":")[0] == case["key"]]
         both = [r for r in rows if r["source_value"] and r["target_value"]]

@@ -23,7 +23,7 @@ def test_cases_are_well_formed():
     assert len(ids) == len(set(ids)), "case ids must be unique"
     for c in CASES:
         assert c.get("reason", "").strip(), f"{c['id']} states no reason"
-        assert c["check"] in ("mode", "existing", "factor", "admin", "kpis", "actions", "context", "gate"), c["id"]
+        assert c["check"] in ("mode", "existing", "factor", "admin", "kpis", "actions", "context", "gate", "overall"), c["id"]
     # every synthetic place is used by some case, so none is dead weight
     used = {c["target"] for c in CASES}
     assert {p.stem for p in PLACES.glob("*.yaml")} <= used

@@ -164,8 +164,10 @@ def _evaluate_dict(cond: dict, target: S.Place) -> str:
 
 def overall(fits: list[MechanismFit], lang: str) -> tuple[int, str]:
     """The mean of the best few mechanisms, and how it was made: a place with one strong match is
-    not outranked by one with many weak 'adapt' verdicts."""
-    best = sorted(fits, key=lambda f: (-f.score, f.mechanism_id))[:TOP]
+    not outranked by one with many weak 'adapt' verdicts. Verdicts the evidence establishes come
+    first; a conditional one (it waits on a factor the profile cannot decide) counts only where
+    fewer established ones exist, so a profile that says little cannot outscore one that says much."""
+    best = sorted(fits, key=lambda f: (f.conditional, -f.score, f.mechanism_id))[:TOP]
     if not best:
         return 0, ""
     score = round(sum(f.score for f in best) / len(best))

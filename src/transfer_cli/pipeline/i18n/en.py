@@ -182,7 +182,7 @@ LABELS: dict[str, str] = {
     "sb_closed": "the window has closed",
     "sb_rationed": "rationed from above; the target holds no mandate",
     "sb_in_place": "the target already runs: {existing}",
-    "overall_basis": "The overall score is the mean of the {n} best mechanisms ({items}), not of all of them.",
+    "overall_basis": "The overall score is the mean of the {n} best mechanisms ({items}), not of all of them; verdicts that wait on a check count only after the established ones.",
     "cmp_currency": "different currencies ({a} vs {b}), not converted: not comparable",
     "cmp_years": "years far apart: compare with care",
     "cmp_part_year": "includes a part-year figure",

@@ -182,7 +182,7 @@ LABELS: dict[str, str] = {
     "sb_closed": "时代窗口已关闭",
     "sb_rationed": "由上级配给，目标地未获授权",
     "sb_in_place": "目标地已有：{existing}",
-    "overall_basis": "总体得分取得分最高的{n}条机制的平均（{items}），不是全部机制的平均。",
+    "overall_basis": "总体得分取得分最高的{n}条机制的平均（{items}），不是全部机制的平均；有待核实的判断排在已确定的判断之后计入。",
     "cmp_currency": "货币不同（{a} 与 {b}），未换算，不可直接比较",
     "cmp_years": "年份相差较大，慎比",
     "cmp_part_year": "含部分年度数据",
