@@ -185,6 +185,8 @@ def answer(fits: list[MechanismFit], logic: CaseLogic, source: S.Place, target: 
             text += t(lang, "ans_inspire", ids=sep.join(f.mechanism_id for f in principle))
         if avoid:
             text += t(lang, "ans_avoid", ids=sep.join(f.mechanism_id for f in avoid))
+        else:  # the principle clause was written to be followed by the avoid one: end the sentence
+            text = text.rstrip("；; ") + ("。" if lang == "zh" else ".")
         out.append(Claim(text=text, cites=cites[:4]))
     if waiting:
         names = sep.join(dict.fromkeys(x.name for f in waiting for x in f.factors
@@ -203,9 +205,17 @@ def function_label(spec: FactorSpec | None, lang: str) -> str:
         if fams:
             return family_label(lang, fams[0])
         powers = _powers(cond)
-        if powers:
+        # a power names the function only when the condition is powers alone: "a budget able to pay
+        # awards" tests the right to budget AND the revenue, and a county lacking the money has the power
+        if powers and _only_powers(cond):
             return power_label(lang, powers[0])
     return spec.name if spec is not None else ""
+
+
+def _only_powers(cond) -> bool:
+    if isinstance(cond, (S.AllCond, S.AnyCond)):
+        return all(_only_powers(c) for c in (cond.all if isinstance(cond, S.AllCond) else cond.any))
+    return isinstance(cond, (S.PowerCond, S.AdminCond))
 
 
 def _powers(cond) -> list[str]:
