@@ -10,7 +10,8 @@ Check kinds (`check:`):
 - existing: the verdict is in_place and names the target's own instrument (`cites` a policies field)
 - admin:   the pair's admin-level sentence (English) contains each of `includes`, none of `excludes`
 - kpis:    no action proposes a KPI in `exclude` (or `cn_only` for the Chinese statistical categories)
-- actions: no action comes from a mechanism in `none_for`
+- actions: no action comes from a mechanism in `none_for`; each action from one in `approval_for`
+           carries an approval flag
 - gate:    no mechanism with a necessary factor whose condition names one of `families` (through its
            tags, kinds or families) gets a verdict in `modes_not`
 - overall: the pair's overall score is inside `score: [lo, hi]`
@@ -115,7 +116,11 @@ def problems(case: dict, m: dict) -> list[str]:
                 out.append(f"action {a['id']} ({a['mechanism_id']}) has no KPI at all")
     elif kind == "actions":
         out += [f"action {a['id']} comes from {a['mechanism_id']}: {a['title']}"
-                for a in m["plan"]["actions"] if a["mechanism_id"] in case["none_for"]]
+                for a in m["plan"]["actions"] if a["mechanism_id"] in case.get("none_for", [])]
+        flagged = [a for a in m["plan"]["actions"] if a["mechanism_id"] in case.get("approval_for", [])]
+        if case.get("approval_for") and not flagged:
+            out.append(f"no action comes from {case['approval_for']}, so no approval flag can be checked")
+        out += [f"action {a['id']} ({a['mechanism_id']}) has no approval flag" for a in flagged if not a["approval"]]
     elif kind == "gate":
         for mech in m["logic"]["mechanisms"]:
             gated = [sf["id"] for sf in mech["support_factors"] if sf["necessity"] == "necessary"

@@ -103,6 +103,10 @@ def lead(m: MechanismLogic, target: S.Place, lang: str, kind: str):
                 partner = next((i for i in target.institutions if i.level == "parent" and port in i.handles), None)
                 if partner is not None:
                     partners.append(partner)
+        # an open window that a higher level still decides (a corridor stop, a pilot mandate): the
+        # target can bid and prepare, not decide; a Chinese level only names a Chinese place's approver
+        if m.bound is not None and m.bound.needs != "none" and target.country == "CN":
+            approval.append(t(lang, f"approver_{m.bound.needs}"))
     return body, list({p.id: p for p in partners}.values()), list(dict.fromkeys(approval))
 
 
