@@ -294,18 +294,9 @@ def ingest(
 
 @app.command()
 def vocabulary():
-    """Print the controlled vocabulary: indicator keys and units, levels, tags, kinds, powers, domains."""
-    from .places import vocabulary as V
-    print("# indicators (key: canonical unit; accepted units — meaning)")
-    for k, (unit, units, desc) in V.INDICATORS.items():
-        print(f"{k}: {unit}; {', '.join(units)} — {desc}")
-    for title, items in (("admin levels", V.ADMIN_LEVELS), ("industry tags", V.INDUSTRY_TAGS),
-                         ("asset kinds", V.ASSET_KINDS), ("powers", V.POWERS), ("note domains", V.NOTE_DOMAINS)):
-        print(f"\n# {title}")
-        for k, desc in items.items():
-            print(f"{k} — {desc}")
-    print("\n# factor kinds\n" + ", ".join(V.FACTOR_KINDS))
-    print("\n# transfer objects\n" + ", ".join(V.TRANSFER_OBJECTS))
+    """Print the controlled vocabulary: indicators and units, levels and their powers, tags, kinds, families, problem types, portfolios, instruments."""
+    from .places.listing import vocabulary_text
+    sys.stdout.write(vocabulary_text())
 
 
 # ---- batch / compare ------------------------------------------------------------------------------
