@@ -11,7 +11,7 @@ Check kinds (`check:`):
 - admin:   the pair's admin-level sentence (English) contains each of `includes`, none of `excludes`
 - kpis:    no action proposes a KPI in `exclude` (or `cn_only` for the Chinese statistical categories)
 - actions: no action comes from a mechanism in `none_for`; each action from one in `approval_for`
-           carries an approval flag
+           carries an approval flag; no action's title or first step says any of `excludes`
 - gate:    no mechanism with a necessary factor whose condition names one of `families` (through its
            tags, kinds or families) gets a verdict in `modes_not`
 - overall: the pair's overall score is inside `score: [lo, hi]`
@@ -117,6 +117,8 @@ def problems(case: dict, m: dict) -> list[str]:
     elif kind == "actions":
         out += [f"action {a['id']} comes from {a['mechanism_id']}: {a['title']}"
                 for a in m["plan"]["actions"] if a["mechanism_id"] in case.get("none_for", [])]
+        out += [f"action {a['id']} ({a['mechanism_id']}) says '{w}': {a['title']} / {a['first_step']}"
+                for a in m["plan"]["actions"] for w in case.get("excludes", []) if w in a["title"] + a["first_step"]]
         flagged = [a for a in m["plan"]["actions"] if a["mechanism_id"] in case.get("approval_for", [])]
         if case.get("approval_for") and not flagged:
             out.append(f"no action comes from {case['approval_for']}, so no approval flag can be checked")
