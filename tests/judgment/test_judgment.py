@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from judge import PLACES, failures, load_cases, own_cache_and_library  # noqa: F401 (autouse fixture)
+from judge import PLACES, failures, load_cases, memo, own_cache_and_library  # noqa: F401 (autouse fixture)
 
 CASES = load_cases()
 
@@ -42,3 +42,21 @@ def test_a_wrong_expectation_is_reported_with_its_case_and_reason(case_id, chang
     (line,) = failures([case])
     assert line.startswith(case_id) and expect in line
     assert "reason: " + " ".join(case["reason"].split()) in line
+
+
+@pytest.mark.parametrize("target,flagged", [("probe-dense-chemicals", False), ("jinjiang", True)])
+def test_the_verifier_accepts_consolidation_only_where_the_hazardous_trade_exists(target, flagged):
+    """'Inspire' for the safety consolidation (M5) is right where the target runs a hazardous trade
+    but lacks room away from homes; where it has no hazardous trade, anything but 'avoid' is a finding."""
+    from transfer_cli.pipeline.artifacts import Memo
+    from transfer_cli.places.loader import Library
+    from transfer_cli.verify.report import verify_memo
+    data = copy.deepcopy(memo("liling", target))
+    i, fit = next((i, f) for i, f in enumerate(data["fit"]["mechanisms"]) if f["mechanism_id"] == "M5")
+    fit["mode"] = "inspire"
+    lib = Library([PLACES])
+    report = verify_memo(Memo.model_validate(data), {p: lib.load(p).place for p in ("liling", target)})
+    found = [f for f in report.findings if f.kind == "verdict" and f.where == f"fit.mechanisms[{i}].mode"]
+    assert bool(found) == flagged, found
+    if flagged:
+        assert "must be 'avoid'" in found[0].message

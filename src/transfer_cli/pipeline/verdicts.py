@@ -7,7 +7,8 @@ Order (methodology.md §7(a) verdict rules, and the lead's design for issue 10):
 2. a closed window, or one rationed by a higher level without the target holding the mandate -> at
    most inspire;
 3. the support factors: a necessary factor absent with no analog -> inspire (avoid for hazardous
-   production or a resource-based preference); via an analog or partly present -> adapt; all
+   production or a resource-based preference, unless the target already runs the hazardous trade:
+   then inspire, to consolidate and move it); via an analog or partly present -> adapt; all
    present -> copy for an institution or instrument with most helpful factors present, else adapt;
 4. the target already runs an instrument of the mechanism's type -> in_place (compare designs).
 An unknown necessary factor makes a positive verdict conditional, with a verification step.
@@ -105,7 +106,9 @@ def decide(m: MechanismLogic, factors: list[FactorFit], target: S.Place, lang: s
 
     # 3: the factors
     if missing:
-        if m.hazard or m.what_is_transferred == "resource":
+        if m.hazard and hazard_already_there(m, factors):
+            mode, why = "inspire", t(lang, "m_hazard_existing", names=_names(missing, lang))
+        elif m.hazard or m.what_is_transferred == "resource":
             mode = "avoid"
             why = t(lang, "m_avoid_hazard" if m.hazard else "m_avoid", names=_names(missing, lang))
         else:
@@ -155,6 +158,16 @@ def decide(m: MechanismLogic, factors: list[FactorFit], target: S.Place, lang: s
               for f in nec]
     return Verdict(mode=mode, conditional=conditional, rationale=Claim(text=why, cites=cites), bound=bound_claim,
                    existing=existing, score=score, score_basis=basis, unknown=unknown if conditional else [])
+
+
+def hazard_already_there(m: MechanismLogic, factors: list[FactorFit]) -> bool:
+    """The target already runs the hazardous trade (a necessary production-base factor is present) and
+    lacks something else, such as room away from homes. Nothing new may be built, but consolidating
+    and moving what exists is the lesson it needs: the principle, not 'avoid'."""
+    kinds = {sf.id: sf.kind for sf in m.support_factors}
+    nec = [f for f in factors if f.necessity == "necessary"]
+    base = [f for f in nec if kinds.get(f.factor_id) == "industrial_base"]
+    return bool(base) and all(f.status == "present" for f in base)
 
 
 def _evaluate_dict(cond: dict, target: S.Place) -> str:

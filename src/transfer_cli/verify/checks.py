@@ -42,7 +42,7 @@ from pydantic import TypeAdapter
 
 from ..pipeline.artifacts import CITE_FIELDS, CITE_LISTS, ActionPlan, CaseLogic, FitAssessment, cites_in
 from ..pipeline.facts import evaluate_conditions
-from ..pipeline.verdicts import POSITIVE, decide, existing_instrument
+from ..pipeline.verdicts import POSITIVE, decide, existing_instrument, hazard_already_there
 from ..places import schema as S
 from ..places import vocabulary as V
 from ..places.conditions import resolve_field
@@ -314,7 +314,8 @@ class _Checker:
         if missing and mf.mode in POSITIVE:
             self.add("verdict", f"{where}.mode", f"'{mf.mode}' although necessary factor "
                      + ", ".join(f"{f.factor_id} ({f.name})" for f in missing) + " is absent with no analog")
-        elif missing and (m.hazard or m.what_is_transferred == "resource") and mf.mode != "avoid":
+        elif (missing and (m.hazard or m.what_is_transferred == "resource") and mf.mode != "avoid"
+              and not (m.hazard and mf.mode == "inspire" and hazard_already_there(m, mf.factors))):
             self.add("verdict", f"{where}.mode", f"'{mf.mode}' for {'hazardous production' if m.hazard else 'a resource-based policy'} "
                      f"whose necessary factor {missing[0].factor_id} is absent: must be 'avoid'")
         unknown = [f for f in nec if f.status == "unknown" and f.analog is None]

@@ -168,6 +168,7 @@ LABELS: dict[str, str] = {
     "analog_status": "has an analog",
     "m_adapt_partial": "Necessary factor(s) “{names}” are only partly present: adapt, and strengthen them first.",
     "m_done": "The target already has what this lever produced: {text}",
+    "m_hazard_existing": "The target already runs this hazardous production but lacks “{names}”: nothing new may be built or expanded; the lesson is the principle of capping it and moving it away from homes.",
     "m_hazard_unknown": "This mechanism involves hazardous or polluting production and necessary factor(s) “{names}” are unknown in the target: nothing is recommended on a guess; at most the principle applies.",
     "m_closed": "This lever was bound to its time ({window}) and the window has closed: {text} Take the principle only.",
     "m_rationed": "This lever {needs}; it is not something the target can start itself: {text} At most the principle applies.",

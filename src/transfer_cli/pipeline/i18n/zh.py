@@ -168,6 +168,7 @@ LABELS: dict[str, str] = {
     "analog_status": "有替代物",
     "m_adapt_partial": "必要条件“{names}”在目标地只部分具备，须改造后借鉴并先补强。",
     "m_done": "目标地已经具备这一做法的结果：{text}",
+    "m_hazard_existing": "目标地已有此类危险生产，但不具备“{names}”：不得新建或扩大；可借鉴的是压减总量、与居民区隔离的原理。",
     "m_hazard_unknown": "该机制涉及危险或污染型生产，而必要条件“{names}”在目标地状态未知：未经核实不作任何推荐，至多借鉴其原理。",
     "m_closed": "这一做法受时代限制（{window}），窗口已经关闭：{text}只宜借鉴其原理。",
     "m_rationed": "这一做法{needs}，不是目标地自己能启动的：{text}至多借鉴其原理。",
