@@ -145,6 +145,7 @@ def llm_run(tmp: Path, n: int = 50, jobs: int = 16, latency: float = 0.2) -> lis
     with FakeServer(responder=responder, latency=latency) as server:
         env = clean_env()
         env.update({"TRANSFER_CACHE_DIR": str(tmp / "llmcache"), "TRANSFER_CONFIG_DIR": str(tmp / "llmconfig"),
+                    "TRANSFER_DATA_DIR": str(tmp / "llmdata"),
                     "OPENAI_API_KEY": "sk-bench"})
         # a tool that has run before: its compiled memo templates are in the user cache (the replies
         # are not: --no-cache below, and the 50 targets are new places)

@@ -56,7 +56,7 @@ def run_once(transfer: str, extra: list[str], n: int, seed: int, low: float, hig
     responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_"))}
     env.update(SOURCE_DATE_EPOCH="1767225600", OPENAI_API_KEY="sk-bench", TRANSFER_CACHE_DIR=str(tmp / "cache"),
-               TRANSFER_CONFIG_DIR=str(tmp / "config"))
+               TRANSFER_CONFIG_DIR=str(tmp / "config"), TRANSFER_DATA_DIR=str(tmp / "data"))
     with FakeServer(responder=delayed(responder, seed, low, high)) as server:
         t0 = time.perf_counter()
         proc = subprocess.run([transfer, "batch", "alpha", *targets, "--cases", str(cases), "-o", str(tmp / "out"),

@@ -40,7 +40,8 @@ def run_cli(*args, env: dict | None = None, cwd: Path | None = None, input: str 
                 if not k.startswith(("OPENAI_", "TRANSFER_"))}
     full_env.update({"SOURCE_DATE_EPOCH": "1767225600", "NO_COLOR": "1", "COLUMNS": "200",
                      "TRANSFER_CACHE_DIR": str(SESSION_DIR / "cache"),
-                     "TRANSFER_CONFIG_DIR": str(SESSION_DIR / "config")})
+                     "TRANSFER_CONFIG_DIR": str(SESSION_DIR / "config"),
+                     "TRANSFER_DATA_DIR": str(SESSION_DIR / "data")})
     full_env.update(env or {})
     return subprocess.run([TRANSFER, *map(str, args)], capture_output=True, text=True, env=full_env,
                           cwd=cwd, input=input, timeout=timeout)

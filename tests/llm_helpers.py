@@ -39,6 +39,7 @@ def batch_replies(source: str, targets, cases: str | None = None, lang: str = "z
 
 def llm_env(tmp_path: Path, **extra) -> dict:
     env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache"), "TRANSFER_CONFIG_DIR": str(tmp_path / "config"),
+           "TRANSFER_DATA_DIR": str(tmp_path / "data"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
            "OPENAI_API_KEY": KEY, "TRANSFER_RETRY_BASE": "0.01"}
     env.update(extra)

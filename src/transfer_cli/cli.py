@@ -15,6 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from . import __version__
+from .cli_logs import logs
 from .pipeline.engines import choose_engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -34,6 +35,7 @@ ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="A [provi
 PromptsOpt = Annotated[Optional[Path], typer.Option("--prompts", help="Directory of prompt templates overriding the bundled ones.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the rendered prompts, tokens per stage and estimated cost; send nothing.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
+NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not record the model's requests in the run log (`transfer logs`).")]
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")]
 TargetsArg = Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")]
 AllTargetsOpt = Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")]
@@ -140,6 +142,7 @@ def analyze(
     prompts: PromptsOpt = None,
     dry_run: DryRunOpt = False,
     no_cache: NoCacheOpt = False,
+    no_log: NoLogOpt = False,
 ):
     """Run the three stages for SOURCE -> TARGET and print or save the memo."""
     from .render import format_for, render
@@ -149,7 +152,7 @@ def analyze(
     src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
     fmt = format_for(output, fmt)
     lang = _lang(lang, src.place)
-    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
+    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache, no_log=no_log)
     given = read_logic(logic) if logic else None
     if dry_run:
         return show_dry_run(llm, src.place, tgt.place, lang, given)
@@ -173,12 +176,13 @@ def extract(
     prompts: PromptsOpt = None,
     dry_run: DryRunOpt = False,
     no_cache: NoCacheOpt = False,
+    no_log: NoLogOpt = False,
 ):
     """Run stage 1 only and write the source's CaseLogic as JSON (edit it, then `analyze --logic`)."""
     from .pipeline.stages import extract_logic
     lib = library(cases)
     src = lib.resolve(source)
-    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
+    llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache, no_log=no_log)
     if dry_run:
         return show_dry_run(llm, src, None, _lang(lang, src), None)
     eng = choose_engine(engine, **llm)
@@ -323,6 +327,7 @@ def batch(
     provider: ProviderOpt = None,
     prompts: PromptsOpt = None,
     no_cache: NoCacheOpt = False,
+    no_log: NoLogOpt = False,
 ):
     """Memos for many pairs, resumable, then index.md, summary.csv and a heatmap comparing the targets."""
     from .batch.plan import plan_from_args, read_plan
@@ -348,7 +353,7 @@ def batch(
         raise InputError(f"--lang must be zh or en, not '{lang}'")
     # one engine per worker (built on demand), all from the same options
     make = functools.partial(choose_engine, engine, model=model, base_url=base_url, provider=provider,
-                             prompts=prompts, no_cache=no_cache or None)
+                             prompts=prompts, no_cache=no_cache or None, no_log=no_log or None)
     first = make()
     # rate limits are the model provider's: the offline engine sends nothing
     rpm, tpm = rate_limits(rpm, tpm, provider) if first.name == "llm" else (None, None)
@@ -378,6 +383,7 @@ def compare(
     provider: ProviderOpt = None,
     prompts: PromptsOpt = None,
     no_cache: NoCacheOpt = False,
+    no_log: NoLogOpt = False,
 ):
     """Print the mechanisms × targets matrix of transfer modes and scores; writes no memos."""
     from .batch.plan import plan_from_args
@@ -388,7 +394,7 @@ def compare(
     src = lib.load(pairs[0].source).place
     lang = _lang(lang, src)
     eng = choose_engine(engine, model=model, base_url=base_url, provider=provider, prompts=prompts,
-                        no_cache=no_cache or None)
+                        no_cache=no_cache or None, no_log=no_log or None)
     matrix = compare_fits(lib, src.id, [p.target for p in pairs], eng, lang)
     print_matrix(matrix, lang)
 
@@ -473,6 +479,9 @@ def cache_clear():
     """Delete every cached reply (and the remembered structured-output modes)."""
     from .llm.cache import Cache
     print(f"removed {Cache().clear()} cached replies")
+
+
+app.command("logs")(fails_cleanly(logs))  # the run log: cli_logs.py
 
 
 def main():

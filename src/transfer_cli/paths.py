@@ -1,6 +1,6 @@
 """Where transfer finds its files: per-user ones, and the data shipped with it.
 
-TRANSFER_CACHE_DIR / TRANSFER_CONFIG_DIR override the user files' places (one place, so tests
+TRANSFER_CACHE_DIR / TRANSFER_CONFIG_DIR / TRANSFER_DATA_DIR override the user files' places (one place, so tests
 can redirect them all at once); otherwise the platform's user directories (XDG on Linux).
 """
 
@@ -25,6 +25,15 @@ def config_dir() -> Path:
         return Path(env)
     from platformdirs import user_config_dir
     return Path(user_config_dir("transfer", appauthor=False))
+
+
+def data_dir() -> Path:
+    """Files kept for the user, not rebuilt on demand like the cache: the run log."""
+    env = os.environ.get("TRANSFER_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+    return Path(user_data_dir("transfer", appauthor=False))
 
 
 def bundled(name: str) -> Path:

@@ -1,21 +1,20 @@
 """The response cache: SQLite in the user cache directory, safe for concurrent writers.
 
 A request's key is the SHA-256 of its endpoint, model, messages, parameters and schema; the
-database stores that hash and the reply, never the request text or the key. WAL mode and a
-busy timeout let batch workers (threads or processes) read and write at once. The same
-database remembers, per endpoint and model, which structured-output mode the server accepted.
+database stores that hash and the reply, never the request text or the key; batch workers
+read and write it at once (store.py). The same database remembers, per endpoint and model,
+which structured-output mode the server accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
 from ..paths import cache_dir
+from .store import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, endpoint TEXT, model TEXT, reply TEXT NOT NULL,
@@ -36,39 +35,12 @@ def request_key(endpoint: str, model: str, request: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _retry(op, attempts: int = 40):
-    """Run `op`, retrying SQLite's immediate "database is locked/busy" with a short backoff."""
-    for n in range(attempts):
-        try:
-            return op()
-        except sqlite3.OperationalError as e:
-            text = str(e)
-            if n == attempts - 1 or ("locked" not in text and "busy" not in text):
-                raise
-            time.sleep(min(0.005 * 2 ** n, 0.25))
+class Cache(Store):
+    SCHEMA = _SCHEMA
 
-
-class Cache:
     def __init__(self, path: Path | None = None, enabled: bool = True):
-        self.path = path or db_path()
+        super().__init__(path or db_path())
         self.enabled = enabled
-        self._local = threading.local()  # sqlite connections must not cross threads
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA busy_timeout=30000")
-            # Switching to WAL and creating tables take locks for which SQLite does not always
-            # call the busy handler (several workers opening a fresh file at once): retry them.
-            _retry(lambda: db.execute("PRAGMA journal_mode=WAL"))
-            _retry(lambda: db.executescript(_SCHEMA))
-            self._local.db = db
-        return db
-
-    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        return _retry(lambda: self._db().execute(sql, args))
 
     # ---- responses -----------------------------------------------------------------------
     def get(self, key: str) -> dict | None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from pydantic import BaseModel, ValidationError
 
-from . import tokens
+from . import runlog, tokens
 from .cache import Cache, request_key
 from .config import Settings
 from ..errors import InputError, TransferError
@@ -324,7 +324,7 @@ class ModelClient:
         for attempt in range(max_reasks + 1):
             while True:
                 try:
-                    reply = self.complete(self.request(convo, mode, name, schema, strict), mode)
+                    reply = runlog.logged(self, self.request(convo, mode, name, schema, strict), mode)
                     break
                 except ModeRejected as e:
                     if not auto or mode == LADDER[-1]:

@@ -46,6 +46,7 @@ class Settings:
     retries: int = 4                      # transport retries per request (timeouts, 429, 5xx)
     retry_base: float = 1.0               # first backoff in seconds; doubles per attempt
     temperature: float | None = 0.0
+    log: bool = True                      # the run log (runlog.py); `log = false` at the config file's top
     sources: dict = field(default_factory=dict)  # setting -> where it came from (for `doctor`)
     api_key: str | None = field(default=None, repr=False)
 
@@ -128,6 +129,9 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
     # config file: defaults at the top level, then the chosen profile
     for k in ("model", "base_url", "mode"):
         put(k, files.get(k), "config file")
+    if not isinstance(files.get("log", True), bool):
+        raise InputError(f"config file: log must be true or false, not {files['log']!r}")
+    put("log", files.get("log"), "config file")
     chosen = provider or os.environ.get("TRANSFER_PROVIDER") or files.get("provider")
     profile = {}
     if chosen:

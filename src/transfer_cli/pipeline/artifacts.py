@@ -267,6 +267,7 @@ class RunRecord(Model):
     engine: str
     model: str | None = None
     endpoint: str | None = None  # base URL only; never a key
+    run_id: str | None = None  # the run log's id for the model's requests (`transfer logs --run ID`)
     created: str
     lang: Literal["zh", "en"]
     inputs: list[InputRecord]

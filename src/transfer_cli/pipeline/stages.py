@@ -88,7 +88,8 @@ def analyze(engine, source: Loaded, target: Loaded, lang: str, logic: CaseLogic 
     fit = check_fit(engine, logic, source.place, target.place, lang, records)
     plan = draft_actions(engine, logic, fit, source.place, target.place, lang, records)
     run = RunRecord(tool_version=__version__, engine=engine.name, model=getattr(engine, "model", None),
-                    endpoint=getattr(engine, "endpoint", None), created=now_stamp(), lang=lang,
+                    endpoint=getattr(engine, "endpoint", None), run_id=getattr(engine, "run_id", None),
+                    created=now_stamp(), lang=lang,
                     inputs=[InputRecord(place=source.place.id, role="source", files=file_hashes(source.files)),
                             InputRecord(place=target.place.id, role="target", files=file_hashes(target.files))],
                     logic_file=_display(logic_file) if logic_file else None,

@@ -11,12 +11,14 @@ whatever findings remain — the memo's verification report lists them.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 
 from ...llm import evidence as E
 from ...places import schema as S
-from ...llm import tokens
+from ...llm import runlog, tokens
+from ...llm.runlog import RunLog
 from ...places import vocabulary as V
 from ..artifacts import ActionPlan, CaseLogic, Claim, ContextRow, FitAssessment
 from ...places.conditions import Evaluation
@@ -42,12 +44,13 @@ class LLMEngine:
 
     def __init__(self, settings: Settings | None = None, *, model: str | None = None, base_url: str | None = None,
                  provider: str | None = None, mode: str | None = None, prompts: Path | None = None,
-                 no_cache: bool = False, notify=None):
+                 no_cache: bool = False, no_log: bool = False, notify=None):
         self.settings = settings or resolve(model=model, base_url=base_url, provider=provider, mode=mode)
         if not self.settings.model:
             raise InputError("the llm engine needs a model: give --model, set TRANSFER_MODEL, or choose a --provider")
         self.prompts = PromptSet(prompts)
         self.no_cache = no_cache
+        self.log = None if (no_log or not self.settings.log) else RunLog()
         self.notify = notify or (lambda msg: print(msg, file=sys.stderr))
         self._client = None
         self._used: dict[str, object] = {}
@@ -61,6 +64,11 @@ class LLMEngine:
     @property
     def endpoint(self) -> str:
         return self.settings.endpoint
+
+    @property
+    def run_id(self) -> str | None:
+        """The run log's id for this run (None with the log off): `transfer logs --run ID`."""
+        return runlog.run_id() if self.log else None
 
     @property
     def client(self):
@@ -85,7 +93,7 @@ class LLMEngine:
     def extract(self, source: S.Place, lang: str) -> CaseLogic:
         messages = self.extract_messages(source, lang)
         return self._ask("extract", messages, LogicReply, lambda r: logic_from(r, source, lang),
-                         {source.id: source}, None)
+                         {source.id: source}, None, (source.id, None))
 
     def fit(self, logic: CaseLogic, source: S.Place, target: S.Place, lang: str,
             evaluations: dict[tuple[str, str], Evaluation], context: list[ContextRow],
@@ -93,15 +101,19 @@ class LLMEngine:
         messages = self.fit_messages(logic, source, target, lang, evaluations, context, scale)
         return self._ask("fit", messages, FitReply,
                          lambda r: fit_from(r, logic, source, target, lang, evaluations, context, scale),
-                         {source.id: source, target.id: target}, logic)
+                         {source.id: source, target.id: target}, logic, (source.id, target.id))
 
     def actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                 lang: str) -> ActionPlan:
         messages = self.actions_messages(logic, fit, source, target, lang)
         return self._ask("actions", messages, PlanReply, lambda r: plan_from(r, source, target, lang),
-                         {source.id: source, target.id: target}, logic)
+                         {source.id: source, target.id: target}, logic, (source.id, target.id))
 
-    def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
+    def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic, pair: tuple):
+        with self.log.scope(stage, *pair) if self.log else nullcontext():
+            return self._ask_verified(stage, messages, reply_model, build, places, logic)
+
+    def _ask_verified(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
         from ...verify.report import check_artifact, format_findings
         reply, convo = self.client.structured(messages, reply_model, stage)
         artifact = build(reply)
