@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import InputError
 from ..places import schema as S
-from ..places.loader import Loaded, _display, file_hashes
+from ..places.loader import BUNDLED, Loaded, file_hashes
 from ..verify.report import verify_memo
 from .artifacts import ActionPlan, CaseLogic, FitAssessment, InputRecord, Memo, RunRecord, StageRecord
 from .facts import context_rows, evaluate_conditions, scale_differences
@@ -90,9 +90,9 @@ def analyze(engine, source: Loaded, target: Loaded, lang: str, logic: CaseLogic 
     run = RunRecord(tool_version=__version__, engine=engine.name, model=getattr(engine, "model", None),
                     endpoint=getattr(engine, "endpoint", None), run_id=getattr(engine, "run_id", None),
                     created=now_stamp(), lang=lang,
-                    inputs=[InputRecord(place=source.place.id, role="source", files=file_hashes(source.files)),
-                            InputRecord(place=target.place.id, role="target", files=file_hashes(target.files))],
-                    logic_file=_display(logic_file) if logic_file else None,
+                    inputs=[InputRecord(place=p.place.id, role=role, files=file_hashes(p.files, p.root or BUNDLED))
+                            for p, role in ((source, "source"), (target, "target"))],
+                    logic_file=logic_file.name if logic_file else None,  # a name: the memo is the same from any folder
                     prompts=list(getattr(engine, "prompt_records", []) or []), stages=records)
     memo = Memo(logic=logic, fit=fit, plan=plan, run=run)
     memo.run.verification = verify_memo(memo, {p.place.id: p.place for p in (source, target)}).as_record()

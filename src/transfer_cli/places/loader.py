@@ -36,6 +36,7 @@ class Loaded:
     place: Place
     files: list[Path]
     warnings: list[Problem] = field(default_factory=list)
+    root: Path | None = None  # the cases directory it came from
 
 
 def _display(path: Path) -> str:
@@ -142,9 +143,23 @@ def _place_files(path: Path) -> list[Path]:
     return [path]
 
 
-def file_hashes(files: Iterable[Path]) -> dict[str, str]:
-    """{shown path: sha256} of a place's files: what a memo's run record and a batch manifest keep."""
-    return {_display(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+def file_hashes(files: Iterable[Path], root: Path | None = None) -> dict[str, str]:
+    """{shown path: sha256} of a place's files: what a memo's run record and a batch manifest keep.
+
+    With the place's cases directory (`root`), the paths are the memo's: the same from any
+    working directory and machine."""
+    show = _display if root is None else (lambda f: recorded_path(f, root))
+    return {show(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def recorded_path(path: Path, root: Path) -> str:
+    """A place file as a memo records it: relative to its cases directory (`cases/...` for the
+    bundled library), never an absolute or working-directory path."""
+    full = path.resolve()
+    for base, prefix in ((_resolved(str(BUNDLED)), "cases/"), (_resolved(str(root)), "")):
+        if full.is_relative_to(base):
+            return prefix + full.relative_to(base).as_posix()
+    return path.name
 
 
 def _checked_files(path: Path, root: Path | None) -> list[Path]:
@@ -168,11 +183,12 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
     if key is not None:
         try:
             loaded = pickle.loads(_cache_path(key).read_bytes())
-            loaded.files = files
+            loaded.files, loaded.root = files, root
             return loaded
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
             pass
     loaded = _load_place(path, files)
+    loaded.root = root
     if key is not None:
         try:
             write_atomic(_cache_path(key), pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
@@ -426,6 +442,18 @@ class Library:
             return self._cache[place_id].place.all_names()
         return read_names(*self.paths()[place_id])
 
+    def completions(self, prefix: str) -> list[str]:
+        """Ids and names starting with `prefix` (any case), ids first: shell completion."""
+        key = _norm(prefix)
+        ids = [pid for pid in self.paths() if pid.startswith(key)]
+        names = []
+        for pid in self.paths():
+            try:
+                names += [n for n in self.names(pid) if _norm(n).startswith(key) and _norm(n) != pid]
+            except CaseError:
+                continue
+        return list(dict.fromkeys(ids + names))
+
     def resolve(self, name: str) -> Place:
         """A place by id, alias or name (zh or en, any case)."""
         return self.load(self.resolve_id(name)).place
@@ -449,3 +477,11 @@ class Library:
         msg = f"unknown place '{name}'"
         msg += f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else "; see `transfer cases`"
         raise InputError(msg)
+
+
+def complete_place(incomplete: str) -> list[str]:
+    """Shell completion of a place argument: the library's ids and names (TRANSFER_CASES included)."""
+    try:
+        return Library().completions(incomplete)
+    except Exception:  # a completion must never print a traceback into the user's shell
+        return []
