@@ -207,7 +207,7 @@ def test_bad_plan_rows_name_file_line_and_field(tmp_path, cli, name, text, expec
     (("alpha", "beta", "--all-targets", "-o", "out"), "not both"),
     (("alpha", "-o", "out"), "no targets"),
     (("alpha", "alpha", "-o", "out"), "own target"),
-    (("alpha", "beta", "-o", "out", "--format", "pdf"), "unknown format 'pdf'"),
+    (("alpha", "beta", "-o", "out", "--format", "pdf"), "'pdf' is not one of 'md', 'json', 'html', 'docx'"),
     (("alpha", "nowhere", "-o", "out"), "unknown place 'nowhere'"),
 ])
 def test_bad_usage_exits_2(cli, args, expected):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, List, Literal, Optional
 
 import typer
 
@@ -18,7 +19,8 @@ from . import __version__
 from .cli_logs import logs
 from .pipeline.engines import choose_engine
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+# -h as well as --help, in every command (click passes help_option_names down to subcommands)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
                   help="Evidence-grounded policy-transfer analysis: what can a target place learn from a source?")
 cases_app = typer.Typer(help="List the places in the case library, or show one.", invoke_without_command=True)
 app.add_typer(cases_app, name="cases")
@@ -27,7 +29,10 @@ _state = {"debug": False}
 
 CasesOpt = Annotated[Optional[List[Path]], typer.Option(
     "--cases", metavar="DIR", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
-LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Memo language: zh or en (default: the source's).")]
+Lang = Literal["zh", "en"]
+Format = Literal["md", "json", "html", "docx"]  # render.FORMATS
+FormatItem = Enum("FormatItem", {f: f for f in ("md", "json", "html", "docx")}, type=str)  # typer takes no List[Literal]
+LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Memo language (default: the source's).")]
 # model options (analyze, extract): resolved flags > environment > config file (see llm/config.py)
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name; selects the llm engine (also TRANSFER_MODEL).")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (also OPENAI_BASE_URL).")]
@@ -36,8 +41,17 @@ PromptsOpt = Annotated[Optional[Path], typer.Option("--prompts", help="Directory
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the rendered prompts, tokens per stage and estimated cost; send nothing.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not record the model's requests in the run log (`transfer logs`).")]
-EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="offline or llm (default: llm when a model is configured).")]
-TargetsArg = Annotated[Optional[List[str]], typer.Argument(help="Target places (or --all-targets).")]
+EngineOpt = Annotated[Optional[Literal["offline", "llm"]], typer.Option("--engine", help="Default: llm when a model is configured.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the table.")]
+
+
+def Place(help: str):
+    """A place argument; the shell completes it with the library's ids and aliases."""
+    from .places.loader import complete_place
+    return typer.Argument(help=help, autocompletion=complete_place)
+
+
+TargetsArg = Annotated[Optional[List[str]], Place("Target places (or --all-targets).")]
 AllTargetsOpt = Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")]
 
 
@@ -92,14 +106,6 @@ def library(cases: Optional[List[Path]]):
     return Library(cases or [])
 
 
-def _lang(lang: Optional[str], source) -> str:
-    from .errors import InputError
-    lang = lang or source.language
-    if lang not in ("zh", "en"):
-        raise InputError(f"--lang must be zh or en, not '{lang}'")
-    return lang
-
-
 def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None = None) -> None:
     """Write to a file atomically, or to stdout: rich Markdown on a terminal, plain when piped.
 
@@ -111,8 +117,8 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
         status(f"wrote {output}")
         return
     if isinstance(text, bytes):
-        from .errors import InputError
-        raise InputError(f"the {fmt} format is binary; give -o FILE")
+        from .pipeline.preflight import check_output
+        check_output(fmt, output)
     if fmt == "md" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         from .render.terminal import print_markdown, print_memo
         if memo:
@@ -128,10 +134,10 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
 @app.command()
 @fails_cleanly
 def analyze(
-    source: Annotated[str, typer.Argument(help="Source place: id, alias or name (e.g. liling, 醴陵).")],
-    target: Annotated[str, typer.Argument(help="Target place: id, alias or name (e.g. jinjiang, 锦江区).")],
+    source: Annotated[str, Place("Source place: id, alias or name (e.g. liling, 醴陵).")],
+    target: Annotated[str, Place("Target place: id, alias or name (e.g. jinjiang, 锦江区).")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Save to FILE (format from its extension).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="md, json, html or docx.")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", help="Default: from the -o extension, else md.")] = None,
     lang: LangOpt = None,
     logic: Annotated[Optional[Path], typer.Option("--logic", help="A CaseLogic JSON (from `transfer extract`, maybe edited) to use instead of stage 1.")] = None,
     engine: EngineOpt = None,
@@ -143,19 +149,27 @@ def analyze(
     dry_run: DryRunOpt = False,
     no_cache: NoCacheOpt = False,
     no_log: NoLogOpt = False,
+    allow_same: Annotated[bool, typer.Option("--allow-same", help="Allow a place to be its own target.")] = False,
 ):
     """Run the three stages for SOURCE -> TARGET and print or save the memo."""
     from .render import format_for, render
     from .pipeline.artifacts import read_logic
+    from .pipeline.preflight import check_logic, check_output, check_pair
     from .pipeline.stages import analyze as run
     lib = library(cases)
-    src, tgt = lib.load(lib.resolve_id(source)), lib.load(lib.resolve_id(target))
+    sid, tid = lib.resolve_id(source), lib.resolve_id(target)
+    check_pair(sid, tid, allow_same)
     fmt = format_for(output, fmt)
-    lang = _lang(lang, src.place)
+    check_output(fmt, output)
+    src, tgt = lib.load(sid), lib.load(tid)
+    lang = lang or src.place.language
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache, no_log=no_log)
     given = read_logic(logic) if logic else None
+    if given is not None:
+        check_logic(given, src.place, logic)
     if dry_run:
-        return show_dry_run(llm, src.place, tgt.place, lang, given)
+        from .llm.dryrun import show
+        return show(llm, src.place, tgt.place, lang, given)
     eng = choose_engine(engine, **llm)
     status(f"{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
@@ -165,7 +179,7 @@ def analyze(
 @app.command()
 @fails_cleanly
 def extract(
-    source: Annotated[str, typer.Argument(help="Source place: id, alias or name.")],
+    source: Annotated[str, Place("Source place: id, alias or name.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the CaseLogic JSON here.")] = None,
     lang: LangOpt = None,
     engine: EngineOpt = None,
@@ -184,44 +198,41 @@ def extract(
     src = lib.resolve(source)
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache, no_log=no_log)
     if dry_run:
-        return show_dry_run(llm, src, None, _lang(lang, src), None)
+        from .llm.dryrun import show
+        return show(llm, src, None, lang or src.language, None)
     eng = choose_engine(engine, **llm)
-    logic = extract_logic(eng, src, _lang(lang, src))
+    logic = extract_logic(eng, src, lang or src.language)
     for f in getattr(eng, "last_findings", None) or []:  # no memo to carry them: say them here
         print(f"warning: {f.kind} at {f.where}: {f.message}", file=sys.stderr)
     emit(logic.model_dump_json(indent=2) + "\n", output, "json")
-
-
-def show_dry_run(llm: dict, source, target, lang: str, logic) -> None:
-    from .llm.dryrun import preview, render_text, summary_lines
-    from .pipeline.engines.llm import LLMEngine
-    eng = LLMEngine(**{k: v for k, v in llm.items() if v is not None})
-    previews = preview(eng, source, target, lang, logic)
-    sys.stdout.write(render_text(previews))
-    for line in summary_lines(previews, eng.settings):
-        print(line, file=sys.stderr)
 
 
 # ---- the case library ----------------------------------------------------------------------------
 
 @cases_app.callback()
 @fails_cleanly
-def cases_list(ctx: typer.Context, cases: CasesOpt = None):
+def cases_list(ctx: typer.Context, cases: CasesOpt = None, as_json: JsonOpt = False):
     """Table of places: id, names, admin level, role, counts."""
+    ctx.obj = cases  # `transfer cases --cases DIR show X`: the subcommand reads the same library
     if ctx.invoked_subcommand is not None:
         return
+    from .cli_json import emit_json, library_entries
     from .render.terminal import print_library
-    if not print_library(library(cases)):
+    entries = library_entries(library(cases))
+    emit_json(entries) if as_json else print_library(entries)
+    if any("error" in e for e in entries):
         raise typer.Exit(2)
 
 
 @cases_app.command("show")
 @fails_cleanly
-def cases_show(name: Annotated[str, typer.Argument(help="Place id, alias or name.")], cases: CasesOpt = None):
+def cases_show(ctx: typer.Context, name: Annotated[str, Place("Place id, alias or name.")], cases: CasesOpt = None,
+               as_json: JsonOpt = False):
     """Show one place: identity, indicators, industries, assets, mechanisms."""
+    from .cli_json import emit_json, place_data
     from .render.terminal import print_place
-    lib = library(cases)
-    print_place(lib.resolve(name))
+    place = library((cases or []) + (ctx.obj or [])).resolve(name)
+    emit_json(place_data(place)) if as_json else print_place(place)
 
 
 @app.command()
@@ -308,12 +319,12 @@ def vocabulary():
 @app.command()
 @fails_cleanly
 def batch(
-    source: Annotated[Optional[str], typer.Argument(help="Source place (omit with --plan).")] = None,
+    source: Annotated[Optional[str], Place("Source place (omit with --plan).")] = None,
     targets: TargetsArg = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Directory for the memos and the comparison.")] = None,
     all_targets: AllTargetsOpt = False,
     plan: Annotated[Optional[Path], typer.Option("--plan", help="CSV (header source,target) or YAML list of {source, target}.")] = None,
-    fmts: Annotated[Optional[List[str]], typer.Option("--format", help="Memo format per pair, repeatable: md, json, html, docx (default md).")] = None,
+    fmts: Annotated[Optional[List[FormatItem]], typer.Option("--format", help="Memo format per pair, repeatable (default md).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Pairs run concurrently.")] = 4,
     rpm: Annotated[Optional[float], typer.Option("--rpm", min=0, help="Requests per minute limit (default: the provider's in the config file).")] = None,
     tpm: Annotated[Optional[float], typer.Option("--tpm", min=0, help="Tokens per minute limit (default: the provider's in the config file).")] = None,
@@ -348,9 +359,7 @@ def batch(
         raise InputError("give a SOURCE (and targets or --all-targets), or --plan FILE")
     else:
         pairs = plan_from_args(lib, source, targets or [], all_targets)
-    formats = list(dict.fromkeys(format_for(None, f) for f in (fmts or ["md"])))
-    if lang is not None and lang not in ("zh", "en"):
-        raise InputError(f"--lang must be zh or en, not '{lang}'")
+    formats = list(dict.fromkeys(format_for(None, f.value) for f in (fmts or [FormatItem.md])))
     # one engine per worker (built on demand), all from the same options
     make = functools.partial(choose_engine, engine, model=model, base_url=base_url, provider=provider,
                              prompts=prompts, no_cache=no_cache or None, no_log=no_log or None)
@@ -358,10 +367,11 @@ def batch(
     # rate limits are the model provider's: the offline engine sends nothing
     rpm, tpm = rate_limits(rpm, tpm, provider) if first.name == "llm" else (None, None)
     estimate = budget_estimator(lib, first, lang) if max_cost is not None else None
+    priced = first.name != "llm" or bool(first.settings.prices)
     result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
-                       rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(),
+                       rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(priced=priced),
                        estimate_pair_cost=estimate)
-    for line in summary_lines(result, output):
+    for line in summary_lines(result, output, priced):
         print(line, file=sys.stderr)
     if result.interrupted and not result.budget_stopped:
         raise typer.Exit(130)
@@ -372,9 +382,10 @@ def batch(
 @app.command()
 @fails_cleanly
 def compare(
-    source: Annotated[str, typer.Argument(help="Source place.")],
+    source: Annotated[str, Place("Source place.")],
     targets: TargetsArg = None,
     all_targets: AllTargetsOpt = False,
+    as_json: JsonOpt = False,
     lang: LangOpt = None,
     engine: EngineOpt = None,
     cases: CasesOpt = None,
@@ -392,10 +403,13 @@ def compare(
     lib = library(cases)
     pairs = plan_from_args(lib, source, targets or [], all_targets)
     src = lib.load(pairs[0].source).place
-    lang = _lang(lang, src)
+    lang = lang or src.language
     eng = choose_engine(engine, model=model, base_url=base_url, provider=provider, prompts=prompts,
                         no_cache=no_cache or None, no_log=no_log or None)
     matrix = compare_fits(lib, src.id, [p.target for p in pairs], eng, lang)
+    if as_json:
+        from .cli_json import emit_json, matrix_data
+        return emit_json(matrix_data(matrix, lang))
     print_matrix(matrix, lang)
 
 
@@ -428,9 +442,12 @@ app.add_typer(cache_app, name="cache")
 
 @app.command("prompts")
 @fails_cleanly
-def prompts_list(prompts: PromptsOpt = None):
+def prompts_list(prompts: PromptsOpt = None, as_json: JsonOpt = False):
     """List the prompt templates the llm engine uses: id, language, version, stage, hash, origin."""
+    from .cli_json import emit_json, prompt_entries
     from .llm.prompts import PromptSet
+    if as_json:
+        return emit_json(prompt_entries(PromptSet(prompts).all()))
     for p in PromptSet(prompts).all():
         print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
 
@@ -442,11 +459,17 @@ def doctor(
     base_url: BaseUrlOpt = None,
     provider: ProviderOpt = None,
     offline: Annotated[bool, typer.Option("--offline", help="Show the configuration only; do not probe the endpoint.")] = False,
+    as_json: JsonOpt = False,
 ):
     """Show the resolved model configuration (key redacted), probe the endpoint, report the tokenizer."""
     from .llm.config import resolve
     from .llm.doctor import config_lines, probe
     s = resolve(model=model, base_url=base_url, provider=provider)
+    if as_json:
+        from .cli_json import doctor_data, emit_json
+        result = probe(s) if (s.model and not offline) else None
+        emit_json(doctor_data(s, result))
+        raise typer.Exit(0 if result is None or result[1] else 1)
     for line in config_lines(s):
         print(line)
     if offline or not s.model:
@@ -462,10 +485,13 @@ def doctor(
 
 @cache_app.command("stats")
 @fails_cleanly
-def cache_stats():
+def cache_stats(as_json: JsonOpt = False):
     """Where the cache is, how many replies it holds, its size and hits, the modes each endpoint took."""
     from .llm.cache import Cache
     st = Cache().stats()
+    if as_json:
+        from .cli_json import emit_json
+        return emit_json(st)
     print(f"path: {st['path']}\nentries: {st['entries']}\nsize: {st['bytes']:,} bytes\nhits: {st['hits']}")
     for k, n in st["models"].items():
         print(f"  {k}: {n}")

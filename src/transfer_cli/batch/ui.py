@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import sys
 
+from ..llm.config import cost_text
 from .pair import PairResult
 from .runner import BatchResult, Reporter
-
-
-def _money(cost: float) -> str:
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
 class RichReporter(Reporter):
     """Overall bar with ETA, pairs done/failed/skipped, tokens and cost; silent unless stderr is a TTY."""
 
-    def __init__(self, force: bool | None = None):
+    def __init__(self, force: bool | None = None, priced: bool = True):
         self.enabled = sys.stderr.isatty() if force is None else force
+        self.priced = priced
         self._progress = None
         self._task = None
 
@@ -37,7 +35,8 @@ class RichReporter(Reporter):
         if self._progress is None:
             return
         status = (f"done {totals.count('done')} · failed {totals.count('failed')} · "
-                  f"skipped {totals.count('skipped')} · tokens {totals.tokens:,} · {_money(totals.cost)}")
+                  f"skipped {totals.count('skipped')} · tokens {totals.tokens:,} · "
+                  f"cost {cost_text(totals.cost if self.priced else None)}")
         self._progress.update(self._task, advance=1, status=status)
 
     def note(self, message: str) -> None:
@@ -50,11 +49,13 @@ class RichReporter(Reporter):
             self._progress = None
 
 
-def summary_lines(result: BatchResult, out) -> list[str]:
-    """The closing summary on stderr; tests and scripts read it, so it is printed even when quiet."""
+def summary_lines(result: BatchResult, out, priced: bool = True) -> list[str]:
+    """The closing summary on stderr; tests and scripts read it, so it is printed even when quiet.
+
+    `priced`: whether the engine knows its prices (the offline engine spends nothing)."""
     lines = [f"batch: {len(result.results)} pairs: {result.count('done')} done, {result.count('skipped')} skipped, "
              f"{result.count('failed')} failed, {result.count('not_run')} not run; "
-             f"{result.requests} requests, {result.tokens:,} tokens, cost {_money(result.cost)}; "
+             f"{result.requests} requests, {result.tokens:,} tokens, cost {cost_text(result.cost if priced else None)}; "
              f"{result.seconds:.1f}s" + (f" in {result.processes} worker processes" if result.processes > 1 else "")]
     for r in result.failed:
         lines.append(f"failed: {r.pair.source} → {r.pair.target}: {r.error}")

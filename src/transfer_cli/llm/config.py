@@ -71,6 +71,13 @@ class Settings:
         return out
 
 
+def cost_text(cost: float | None) -> str:
+    """A cost as every output shows it: dollars, or "unknown" without prices (never $0: tokens were spent)."""
+    if cost is None:
+        return "unknown"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
 def config_files() -> list[Path]:
     return [config_dir() / "config.toml", Path.cwd() / "transfer.toml"]
 

@@ -128,3 +128,15 @@ def budget_estimator(lib, engine, lang: str | None = None) -> PairCostEstimator:
         raise InputError(f"--max-cost needs prices for {settings.model}: add prices = {{ input = ..., output = ... }} "
                          "(USD per million tokens) to the provider profile in the config file")
     return PairCostEstimator(lib, engine, lang)
+
+
+def show(options: dict, source, target, lang: str, logic) -> None:
+    """`--dry-run`: the prompts on stdout, the tokens and cost per stage on stderr; nothing is sent."""
+    import sys
+
+    from ..pipeline.engines.llm import LLMEngine
+    eng = LLMEngine(**{k: v for k, v in options.items() if v is not None})
+    previews = preview(eng, source, target, lang, logic)
+    sys.stdout.write(render_text(previews))
+    for line in summary_lines(previews, eng.settings):
+        print(line, file=sys.stderr)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-
-def cost_text(cost: float | None) -> str:
-    """A cost as shown everywhere: dollars, or "unknown" when no prices are configured (never $0)."""
-    return "unknown" if cost is None else f"${cost:.4f}"
+from .config import cost_text
 
 
 def runs_text(runs: list[dict]) -> str:

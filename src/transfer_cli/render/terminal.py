@@ -93,25 +93,17 @@ def print_place(place) -> None:
                   f"{len(m.support_factors)} factors ({nec} necessary){' ⚠ hazard' if m.hazard else ''}")
 
 
-def print_library(lib) -> bool:
-    """The case library as a table: id, names, admin level, role, counts, file. False if a place is broken."""
+def print_library(entries: list[dict]) -> None:
+    """The case library (cli_json.library_entries) as a table: id, names, admin level, role, counts, file."""
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import CaseError
-    from ..places.loader import BUNDLED
     table = Table(title="transfer case library")
-    for col in ("id", "zh", "en", "admin level", "role", "notes", "mechanisms", "indicators", "file"):
-        table.add_column(col)
-    broken = 0
-    for pid, (path, root) in lib.paths().items():
-        try:
-            p = lib.load(pid).place
-        except CaseError as e:
-            broken += 1
-            table.add_row(pid, "", "", "", "invalid", "", "", "", e.problems[0])
-            continue
-        table.add_row(p.id, p.names.zh or "", p.names.en or "", p.admin_level, p.role, str(len(p.notes)),
-                      str(len(p.mechanisms)), str(len(p.indicators)), "bundled" if root == BUNDLED else str(path))
+    cols = ("id", "zh", "en", "admin_level", "role", "notes", "mechanisms", "indicators", "file")
+    for col in cols:
+        table.add_column(col.replace("_", " "))
+    for e in entries:
+        cells = [str(e.get(c) if e.get(c) is not None else "") for c in cols]
+        table.add_row(*(cells[:-1] + [e.get("error", cells[-1])]))
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
-    return not broken
+
