@@ -121,3 +121,22 @@ def test_offline_runs_log_nothing_and_carry_no_run_id(cli, tmp_path):
     r = cli("analyze", *PAIR, "-o", "memo.json")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "memo.json").read_text(encoding="utf-8"))["run"]["run_id"] is None
+
+
+def test_a_batch_is_one_run_and_each_request_names_its_pair(cli, tmp_path):
+    from fakeserver import per_target_responder, target_of
+    from llm_helpers import batch_replies
+    targets = ["beta", "gamma", "delta"]
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(SYNTHETIC)))) as s:
+        r = cli("batch", "alpha", *targets, "--cases", str(SYNTHETIC), "-o", "out", "--jobs", "3",
+                "--base-url", s.url, "--model", "m", env=env)
+        sent = s.count
+    assert r.returncode == 0, r.stderr
+    (run,) = logs_json(cli, env)
+    assert run["requests"] == sent == 1 + 2 * len(targets)
+    assert run["pairs"] == ["alpha"] + [f"alpha → {t}" for t in sorted(targets)]
+    for t in targets:
+        entries = logs_json(cli, env, "--pair", "alpha", t)
+        assert [e["stage"] for e in entries] == ["fit", "actions"] and {e["run_id"] for e in entries} == {run["run_id"]}
+        assert {target_of({"messages": e["prompt"]}) for e in entries} == {t}  # the request was that pair's
