@@ -170,7 +170,7 @@ def llm_run(tmp: Path, n: int = 50, jobs: int = 16, latency: float = 0.2) -> lis
             f"| request phase: first request received → last pair committed | {phase:.2f} | **{eff_phase:.0%}** |",
             f"| whole command (interpreter start, imports, library, comparison + heatmap) | {wall:.2f} | {eff:.0%} |",
             f"| of which before the first request | {first - t0:.2f} | |",
-            f"| of which after the last pair (index, CSV, heatmap PNG+SVG) | {t0 + wall - last:.2f} | |",
+            f"| of which after the last pair (index.md/.html, CSV, heatmap SVG) | {t0 + wall - last:.2f} | |",
             "",
             f"Target >= 90% of ideal throughput (request phase): {'met' if eff_phase >= 0.9 else 'MISSED'}."]
 

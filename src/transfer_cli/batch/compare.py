@@ -1,8 +1,8 @@
 """The cross-target comparison: which targets suit which mechanisms.
 
 Built from the small fit summaries the batch keeps per pair (mechanism id, name, mode,
-conditional, score; overall score), so a resumed batch needs no memo re-read. Writes
-index.md, summary.csv and a heatmap (PNG and SVG) into the batch directory.
+conditional, score; overall score), so a resumed batch needs no memo re-read: index.md and
+summary.csv here, index.html and the heatmap SVG in report.py.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
-
-from ..files import write_atomic
 
 MODE_ABBR = {"copy": "C", "adapt": "A", "in_place": "E", "inspire": "I", "avoid": "X"}
 _L = {
@@ -120,7 +117,7 @@ def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, s
                                                        for mid, _ in m.mechanisms) + f" | {overall} |")
             lines += ["", "; ".join(f"{mid} = {_cell(name)}" for mid, name in m.mechanisms)]
         if m.source in heatmaps:
-            lines += ["", f"![heatmap]({heatmaps[m.source]})"]
+            lines += ["", f"![{L['matrix']}]({heatmaps[m.source]})"]
         lines.append("")
     failed = [r for r in results if r.status == "failed"]
     if failed:
@@ -146,69 +143,6 @@ def summary_csv(results) -> str:
             w.writerow([r.pair.source, r.pair.target, mech["id"], mech["name"], mech["mode"],
                         "yes" if mech["conditional"] else "no", mech["score"], r.fit["overall"]])
     return buf.getvalue()
-
-
-def heatmap(m: Matrix) -> tuple[bytes, bytes]:
-    """The matrix as PNG and SVG bytes. Tick labels are ids (ASCII), so no CJK font is needed."""
-    import matplotlib
-    matplotlib.use("Agg")  # no display; the batch may run on a server
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    rows, cols = [mid for mid, _ in m.mechanisms], [t[0] for t in m.targets]
-    data = np.full((len(rows), len(cols)), np.nan)
-    for i, mid in enumerate(rows):
-        for j, tid in enumerate(cols):
-            c = m.cells.get((mid, tid))
-            if c is not None:
-                data[i, j] = c["score"]
-    # beyond ~150 targets the columns carry no labels: a fixed width keeps the image usable
-    width = min(40.0, max(5.0, 0.7 * len(cols) + 2.5)) if len(cols) <= 150 else 16.0
-    height = min(20.0, max(2.5, 0.5 * len(rows) + 1.8))
-    with plt.rc_context({"svg.hashsalt": "transfer", "font.size": 9}):  # fixed ids: the same SVG every run
-        fig, ax = plt.subplots(figsize=(width, height))
-        im = ax.imshow(data, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto",
-                       interpolation="nearest")  # one flat colour per cell, never blended with its neighbour
-        ax.set_yticks(range(len(rows)), rows)
-        if len(cols) <= 150:
-            ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
-        else:
-            ax.set_xticks([])
-            ax.set_xlabel(f"{len(cols)} targets, best first")
-        if len(rows) * len(cols) <= 400:
-            for i, mid in enumerate(rows):
-                for j, tid in enumerate(cols):
-                    # white on the dark ends of the colour scale, black in the light middle
-                    dark = not np.isnan(data[i, j]) and (data[i, j] >= 85 or data[i, j] <= 15)
-                    ax.text(j, i, cell_text(m.cells.get((mid, tid)), short=True), ha="center", va="center",
-                            fontsize=8, color="white" if dark else "black")
-        ax.set_title(f"{m.source}: transfer score by mechanism and target\n"
-                     "C copy · A adapt · I inspire · X avoid · * conditional", fontsize=9)
-        fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
-        fig.tight_layout()
-        png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=100, metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-        plt.close(fig)
-    return png.getvalue(), svg.getvalue()
-
-
-def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[Path]:
-    """index.md, summary.csv and the heatmap(s) in `out`; returns the paths written."""
-    written: list[Path] = []
-    heatmaps: dict[str, str] = {}
-    mats = matrices(results)
-    for m in mats:
-        stem = "heatmap" if len(mats) == 1 else f"heatmap-{m.source}"
-        png, svg = heatmap(m)
-        for ext, data in (("png", png), ("svg", svg)):
-            write_atomic(out / f"{stem}.{ext}", data)
-            written.append(out / f"{stem}.{ext}")
-        heatmaps[m.source] = f"{stem}.png"
-    # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
-    write_atomic(out / "summary.csv", "\ufeff" + summary_csv(results))
-    write_atomic(out / "index.md", index_markdown(results, lang, formats, heatmaps))
-    return [out / "index.md", out / "summary.csv", *written]
 
 
 def compare_fits(lib, source_id: str, target_ids: list[str], engine, lang: str | None = None) -> Matrix:

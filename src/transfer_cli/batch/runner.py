@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from ..errors import InputError, TransferError
 from ..files import write_atomic
-from .compare import write_comparison
+from .report import write_comparison
 from .limits import LimitedEngine, RateLimiter
 from .manifests import (MANIFEST_VERSION, _same_files, engine_key, is_current, manifest_path, place_hashes,
                         read_manifest)
