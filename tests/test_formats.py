@@ -208,6 +208,39 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
         assert s.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", s.stderr[-2000:]
 
 
+# Measures, under the print rules, whether each table fits the width of a printed page; the
+# result comes back in the title (the memo's own CSP forbids scripts, so the test copy drops it).
+_MEASURE = """<script>
+addEventListener('load', () => {
+  const page = document.documentElement.clientWidth;
+  const over = [...document.querySelectorAll('table')]
+    .filter(t => Math.max(t.getBoundingClientRect().right, t.scrollWidth) > page + 1).map(t => t.className || 'table');
+  document.title = 'OVER:' + JSON.stringify(over);
+});
+</script>"""
+
+
+@pytest.mark.slow
+def test_printed_memo_keeps_every_table_on_the_page(tmp_path):
+    """The action table's last columns were cut at the page edge on paper (29 pages)."""
+    analyze("liling", "jinjiang", tmp_path / "memo.html")
+    html = (tmp_path / "memo.html").read_text(encoding="utf-8")
+    assert "@media print {" in html and "#actions { page: wide; }" in html
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    (tmp_path / "print.html").write_text(html.replace("@media print {", "@media all {")
+                                         .replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    # printable width in CSS pixels: A4 portrait with the memo's margins, and landscape for the actions
+    for width, tables in ((688, "portrait"), (1032, "landscape")):
+        r = chromium((tmp_path / "print.html").as_uri(), "--dump-dom", "--virtual-time-budget=3000",
+                     f"--window-size={width},2000")
+        assert r.returncode == 0, r.stderr[-2000:]
+        over = json.loads(re.search(r"<title>OVER:(.*?)</title>", r.stdout).group(1))
+        if tables == "portrait":
+            assert [c for c in over if c != "actions"] == [], over
+        else:
+            assert over == [], over
+
+
 def test_html_is_one_file_that_requests_nothing(tmp_path):
     out = rendered("alpha", "gamma", "en", str(SYNTHETIC))
     html = out["html"]
