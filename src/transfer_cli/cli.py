@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, List, Literal, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
 from . import __version__
-from .cli_logs import logs
+from .cli_model import cache_clear, cache_stats, doctor, logs, prompts_list
+from .cli_options import (AllTargetsOpt, BaseUrlOpt, CasesOpt, DryRunOpt, EngineOpt, Format, FormatItem, JsonOpt,
+                          Lang, LangOpt, ModelOpt, NoCacheOpt, NoLogOpt, Place, PromptsOpt, ProviderOpt, TargetsArg)
 from .pipeline.engines import choose_engine
 
 # -h as well as --help, in every command (click passes help_option_names down to subcommands)
@@ -26,33 +27,6 @@ cases_app = typer.Typer(help="List the places in the case library, or show one."
 app.add_typer(cases_app, name="cases")
 
 _state = {"debug": False}
-
-CasesOpt = Annotated[Optional[List[Path]], typer.Option(
-    "--cases", metavar="DIR", help="Extra case directory (repeatable; also TRANSFER_CASES). Its places shadow bundled ones.")]
-Lang = Literal["zh", "en"]
-Format = Literal["md", "json", "html", "docx"]  # render.FORMATS
-FormatItem = Enum("FormatItem", {f: f for f in ("md", "json", "html", "docx")}, type=str)  # typer takes no List[Literal]
-LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Memo language (default: the source's).")]
-# model options (analyze, extract): resolved flags > environment > config file (see llm/config.py)
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name; selects the llm engine (also TRANSFER_MODEL).")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (also OPENAI_BASE_URL).")]
-ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="A [providers.NAME] profile from the config file.")]
-PromptsOpt = Annotated[Optional[Path], typer.Option("--prompts", help="Directory of prompt templates overriding the bundled ones.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the rendered prompts, tokens per stage and estimated cost; send nothing.")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
-NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not record the model's requests in the run log (`transfer logs`).")]
-EngineOpt = Annotated[Optional[Literal["offline", "llm"]], typer.Option("--engine", help="Default: llm when a model is configured.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the table.")]
-
-
-def Place(help: str):
-    """A place argument; the shell completes it with the library's ids and aliases."""
-    from .places.loader import complete_place
-    return typer.Argument(help=help, autocompletion=complete_place)
-
-
-TargetsArg = Annotated[Optional[List[str]], Place("Target places (or --all-targets).")]
-AllTargetsOpt = Annotated[bool, typer.Option("--all-targets", help="Every place in the library except the source.")]
 
 
 def _err():
@@ -292,7 +266,7 @@ def ingest(
     place_id: Annotated[str, typer.Argument(metavar="ID", help="Slug for the place, e.g. qingyang.")],
     files: Annotated[List[Path], typer.Argument(metavar="FILE...", help="Its documents: .txt, .md, .html, .pdf, .docx.")],
     cases: Annotated[Path, typer.Option("--cases", metavar="DIR", help="Case directory to write ID.yaml into.")] = Path("."),
-    lang: Annotated[str, typer.Option("--lang", help="The place's language: zh or en.")] = "zh",
+    lang: Annotated[Lang, typer.Option("--lang", help="The place's language.")] = "zh",
     merge: Annotated[bool, typer.Option("--merge", help="Update an existing ID.yaml: add what it lacks, keep what a person wrote, show the diff.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing ID.yaml.")] = False,
     engine: EngineOpt = None, model: ModelOpt = None, base_url: BaseUrlOpt = None, provider: ProviderOpt = None,
@@ -434,80 +408,15 @@ def check(
         raise typer.Exit(1)
 
 
-# ---- the model: prompts, doctor, cache -------------------------------------------------------------
+# ---- the model: prompts, doctor, cache, the run log (cli_model.py) --------------------------------
 
 cache_app = typer.Typer(help="The model response cache: stats or clear.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
-
-
-@app.command("prompts")
-@fails_cleanly
-def prompts_list(prompts: PromptsOpt = None, as_json: JsonOpt = False):
-    """List the prompt templates the llm engine uses: id, language, version, stage, hash, origin."""
-    from .cli_json import emit_json, prompt_entries
-    from .llm.prompts import PromptSet
-    if as_json:
-        return emit_json(prompt_entries(PromptSet(prompts).all()))
-    for p in PromptSet(prompts).all():
-        print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
-
-
-@app.command()
-@fails_cleanly
-def doctor(
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    provider: ProviderOpt = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Show the configuration only; do not probe the endpoint.")] = False,
-    as_json: JsonOpt = False,
-):
-    """Show the resolved model configuration (key redacted), probe the endpoint, report the tokenizer."""
-    from .llm.config import resolve
-    from .llm.doctor import config_lines, probe
-    s = resolve(model=model, base_url=base_url, provider=provider)
-    if as_json:
-        from .cli_json import doctor_data, emit_json
-        result = probe(s) if (s.model and not offline) else None
-        emit_json(doctor_data(s, result))
-        raise typer.Exit(0 if result is None or result[1] else 1)
-    for line in config_lines(s):
-        print(line)
-    if offline or not s.model:
-        if not s.model:
-            print("no model configured: analyze uses the offline engine")
-        return
-    lines, ok = probe(s)
-    for line in lines:
-        print(line)
-    if not ok:
-        raise typer.Exit(1)
-
-
-@cache_app.command("stats")
-@fails_cleanly
-def cache_stats(as_json: JsonOpt = False):
-    """Where the cache is, how many replies it holds, its size and hits, the modes each endpoint took."""
-    from .llm.cache import Cache
-    st = Cache().stats()
-    if as_json:
-        from .cli_json import emit_json
-        return emit_json(st)
-    print(f"path: {st['path']}\nentries: {st['entries']}\nsize: {st['bytes']:,} bytes\nhits: {st['hits']}")
-    for k, n in st["models"].items():
-        print(f"  {k}: {n}")
-    for k, mode in st["modes"].items():
-        print(f"mode {k}: {mode}")
-
-
-@cache_app.command("clear")
-@fails_cleanly
-def cache_clear():
-    """Delete every cached reply (and the remembered structured-output modes)."""
-    from .llm.cache import Cache
-    print(f"removed {Cache().clear()} cached replies")
-
-
-app.command("logs")(fails_cleanly(logs))  # the run log: cli_logs.py
+app.command("prompts")(fails_cleanly(prompts_list))
+app.command("doctor")(fails_cleanly(doctor))
+cache_app.command("stats")(fails_cleanly(cache_stats))
+cache_app.command("clear")(fails_cleanly(cache_clear))
+app.command("logs")(fails_cleanly(logs))
 
 
 def main():
