@@ -197,6 +197,11 @@ def test_a_model_drafts_the_other_fields_and_the_quote_check_drops_what_the_docu
     assert "岚江历史街区完成保护性修缮" in first  # the passages went to the model
     assert "至今没有高铁站 — its quote is not in the documents" in reask
     assert KEY not in r.stderr
+    # both requests are in the run log, as sent
+    (run,) = json.loads(run_cli("logs", "--json", env=llm_env(tmp_path)).stdout)
+    logged = json.loads(run_cli("logs", "--json", "--run", run["run_id"], env=llm_env(tmp_path)).stdout)
+    assert [(e["stage"], e["source"]) for e in logged] == [("ingest", "qinglan")] * 2
+    assert [e["prompt"] for e in logged] == [c.body["messages"] for c in server.chats]
     text = (tmp_path / "qinglan.yaml").read_text(encoding="utf-8")
     body = text.split("# Review checklist")[0]
     assert "tag: electronics" in body and "kind: heritage_site" in body and "type: skills_shortage" in body

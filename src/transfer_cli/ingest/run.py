@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,10 +52,12 @@ def draft_place(place_id: str, files: list[Path], directory: Path, lang: str = "
         return Draft(directory / f"{place_id}.yaml", render(place_id, docs, figures, lang=lang), docs, figures)
     from .draft import guess_identity
     from .model import propose
+    from ..llm.runlog import RunLog
     name = guess_identity(docs)[0] or place_id
-    proposed, dropped, usage = propose(docs, place_id=place_id, place_name=name, lang=lang, settings=settings,
-                                       prompts=llm.get("prompts"), no_cache=bool(llm.get("no_cache")),
-                                       notify=notify)
+    with RunLog().scope("ingest", place_id) if settings.log else nullcontext():  # every request in `transfer logs`
+        proposed, dropped, usage = propose(docs, place_id=place_id, place_name=name, lang=lang, settings=settings,
+                                           prompts=llm.get("prompts"), no_cache=bool(llm.get("no_cache")),
+                                           notify=notify)
     text = render(place_id, docs, figures, lang=lang, proposed=proposed, dropped=dropped,
                   model=f"{settings.model} (prompt ingest_profile.{lang})")
     return Draft(directory / f"{place_id}.yaml", text, docs, figures, proposed, dropped, usage)
