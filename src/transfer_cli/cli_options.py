@@ -29,10 +29,14 @@ EngineOpt = Annotated[Optional[Literal["offline", "llm"]], typer.Option("--engin
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the table.")]
 
 
+def _complete_place(incomplete: str) -> list[str]:
+    from .places.loader import complete_place  # only when completing: the loader costs ~0.3 s to import
+    return complete_place(incomplete)
+
+
 def Place(help: str):
     """A place argument; the shell completes it with the library's ids and aliases."""
-    from .places.loader import complete_place
-    return typer.Argument(help=help, autocompletion=complete_place)
+    return typer.Argument(help=help, autocompletion=_complete_place)
 
 
 TargetsArg = Annotated[Optional[List[str]], Place("Target places (or --all-targets).")]
