@@ -174,7 +174,8 @@ def test_help_does_not_import_the_model_stack():
     import sys
     code = ("import sys; sys.argv = ['transfer', '--help']\nfrom transfer_cli.cli import app\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
-            "print('LOADED', sorted(m for m in ('openai', 'tiktoken', 'httpx', 'jinja2') if m in sys.modules))")
+            "print('LOADED', sorted(m for m in ('openai', 'tiktoken', 'httpx', 'jinja2', 'pydantic', 'yaml',\n"
+            "                                     'transfer_cli.places.loader') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "LOADED []" in out
 
