@@ -67,6 +67,7 @@ def test_the_log_holds_exactly_the_requests_the_server_saw_and_no_key(cli, serve
 
     runs = logs_json(cli, env)
     assert [r["run_id"] for r in runs] == [run2, run_id]  # newest first
+    assert [r["run_id"] for r in logs_json(cli, env, "-n", "1")] == [run2]
     assert runs[1]["requests"] == 3 and runs[1]["cost"] is None and runs[1]["pairs"] == ["alpha", "alpha → beta"]
     text = cli("logs", env=env)
     assert run_id in text.stdout and "cost unknown" in text.stdout

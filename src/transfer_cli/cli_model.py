@@ -75,7 +75,7 @@ def cache_clear():
 def logs(
     run: Annotated[Optional[str], typer.Option("--run", metavar="ID", help="One run's requests in full (an id or its prefix).")] = None,
     pair: Annotated[Optional[tuple[str, str]], typer.Option("--pair", metavar="SOURCE TARGET", help="One pair's requests in full (place ids).")] = None,
-    count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many runs (with --run/--pair: requests), the latest.")] = 20,
+    count: Annotated[Optional[int], typer.Option("-n", "--count", min=1, help="The latest N runs (default 20), or with --run/--pair the latest N requests (default all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: the runs, or the requests with prompt and reply.")] = False,
 ):
     """The run log: every request sent to the model and its reply (keys redacted). Lists the latest runs."""
@@ -86,7 +86,7 @@ def logs(
         items = log.entries(run=run, pair=pair, limit=count)
         text = entries_text(items)
     else:
-        items = log.runs(count)
+        items = log.runs(count or 20)
         text = runs_text(items)
     if not items:
         print(f"nothing in the run log {log.path}" if not (run or pair) else "no matching requests in the run log",
