@@ -62,8 +62,9 @@ def fails_cleanly(fn):
         except TransferError as e:
             if _state["debug"]:
                 raise
+            from .render.safe_text import printable
             for line in getattr(e, "problems", None) or [str(e)]:
-                print(f"error: {line}", file=sys.stderr)
+                print(f"error: {printable(line)}", file=sys.stderr)
             raise typer.Exit(e.exit_code)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -81,8 +82,11 @@ def _version(value: bool):
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    max_input_mb: Annotated[Optional[float], typer.Option("--max-input-mb", min=0.001, help="Largest input file read, in MB (default 10; also TRANSFER_MAX_INPUT_MB).")] = None,
 ):
     _state["debug"] = debug or bool(os.environ.get("TRANSFER_DEBUG"))
+    if max_input_mb is not None:  # the environment carries it into batch worker processes too
+        os.environ["TRANSFER_MAX_INPUT_MB"] = str(max_input_mb)
 
 
 def library(cases: Optional[List[Path]]):
@@ -103,9 +107,9 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
 
     memo: (memo, source, target) when the text is a memo, so a terminal gets its coloured fit matrix.
     """
-    from .files import write_atomic
+    from .files import write_output
     if output is not None:
-        write_atomic(output, text)
+        write_output(output, text)
         status(f"wrote {output}")
         return
     if isinstance(text, bytes):
@@ -259,7 +263,7 @@ def new(
 ):
     """Write a commented profile skeleton to fill in for a new target district."""
     from .errors import InputError
-    from .files import write_atomic
+    from .files import write_output
     from .places.schema import SLUG
     from .places.skeleton import skeleton
     if not SLUG.match(place_id):
@@ -267,7 +271,7 @@ def new(
     path = directory / f"{place_id}.yaml"
     if path.exists() and not force:
         raise InputError(f"{path} exists; use --force to overwrite")
-    write_atomic(path, skeleton(place_id))
+    write_output(path, skeleton(place_id))
     status(f"wrote {path}; fill it in, then `transfer validate {path}`")
 
 
