@@ -16,6 +16,7 @@ import typer
 
 from . import __version__
 from .pipeline.engines import choose_engine
+from .render.safe_text import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Evidence-grounded policy-transfer analysis: what can a target place learn from a source?")
@@ -47,9 +48,9 @@ def _err():
 def status(message: str) -> None:
     """A status line on stderr: dimmed by rich on a terminal, plain otherwise (rich costs ~40 ms to import)."""
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        _err().print(f"[dim]{message}[/dim]", markup=True)
+        _err().print(printable(message), style="dim", markup=False)
     else:
-        print(message, file=sys.stderr)
+        print(printable(message), file=sys.stderr)
 
 
 def fails_cleanly(fn):
@@ -62,7 +63,6 @@ def fails_cleanly(fn):
         except TransferError as e:
             if _state["debug"]:
                 raise
-            from .render.safe_text import printable
             for line in getattr(e, "problems", None) or [str(e)]:
                 print(f"error: {printable(line)}", file=sys.stderr)
             raise typer.Exit(e.exit_code)
@@ -122,7 +122,8 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
         else:
             print_markdown(text)
     else:
-        sys.stdout.write(text)
+        from .render.safe_text import clean
+        sys.stdout.write(text if fmt == "json" else clean(text))  # JSON escapes control characters itself
 
 
 # ---- analyze / extract ------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def extract(
     eng = choose_engine(engine, **llm)
     logic = extract_logic(eng, src, _lang(lang, src))
     for f in getattr(eng, "last_findings", None) or []:  # no memo to carry them: say them here
-        print(f"warning: {f.kind} at {f.where}: {f.message}", file=sys.stderr)
+        print(printable(f"warning: {f.kind} at {f.where}: {f.message}"), file=sys.stderr)
     emit(logic.model_dump_json(indent=2) + "\n", output, "json")
 
 
@@ -244,11 +245,11 @@ def validate(
             loaded = load_place(path, root)
             ok += 1
             for w in loaded.warnings:
-                print(f"warning: {w}", file=sys.stderr)
+                print(printable(f"warning: {w}"), file=sys.stderr)
         except CaseError as e:
             problems.extend(e.problems)
     for line in problems:
-        print(f"error: {line}", file=sys.stderr)
+        print(printable(f"error: {line}"), file=sys.stderr)
     print(f"{ok} valid, {len(targets) - ok} invalid", file=sys.stderr)
     if problems:
         raise typer.Exit(2)
@@ -361,7 +362,7 @@ def batch(
                        rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(),
                        estimate_pair_cost=estimate)
     for line in summary_lines(result, output):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     if result.interrupted and not result.budget_stopped:
         raise typer.Exit(130)
     if result.failed or result.budget_stopped:
@@ -411,9 +412,9 @@ def check(
     lib = library(cases)
     memo, places, warnings = load_memo(memo_file, lib)
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(printable(f"warning: {w}"), file=sys.stderr)
     report = verify_memo(memo, places, names=name_groups(lib))
-    sys.stdout.write(format_report(report))
+    sys.stdout.write(printable(format_report(report)))
     if not report.clean:
         raise typer.Exit(1)
 
