@@ -155,7 +155,7 @@ def analyze(
     fmt = format_for(output, fmt)
     lang = _lang(lang, src.place)
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache)
-    given = read_logic(logic) if logic else None
+    given = read_logic(logic, src.place.id) if logic else None
     if dry_run:
         return show_dry_run(llm, src.place, tgt.place, lang, given)
     eng = choose_engine(engine, **llm)

@@ -56,8 +56,8 @@ def read_bytes(path: Path, shown: str | None = None) -> bytes:
         raise InputProblem(shown, None, "not a regular file (a pipe, socket or device); give a file")
     limit = max_bytes()
     if st.st_size > limit:
-        raise InputProblem(shown, None, f"{st.st_size / 1e6:.1f} MB is over the {limit / 1e6:g} MB input limit; "
-                                        "raise it with --max-input-mb")
+        raise InputProblem(shown, None, f"the file is {st.st_size / 1e6:.3g} MB, over the {limit / 1e6:g} MB "
+                                        "input limit; raise it with --max-input-mb")
     try:
         # O_NONBLOCK: if the file was swapped for a FIFO since the stat, open does not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

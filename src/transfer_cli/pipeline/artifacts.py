@@ -310,9 +310,9 @@ def cites_in(x, seen: dict[str, None], claims: list[dict] | None = None) -> dict
     return seen
 
 
-def read_logic(path) -> CaseLogic:
-    """A CaseLogic file (`transfer extract -o`, maybe edited), with a one-line error per problem
-    naming the file and field when it is wrong."""
+def read_logic(path, source: str | None = None) -> CaseLogic:
+    """A CaseLogic file (`transfer extract -o`, maybe edited) for `source`, with a one-line error
+    per problem naming the file and field when it is wrong."""
     from pydantic import ValidationError
 
     from ..errors import InputError
@@ -321,8 +321,10 @@ def read_logic(path) -> CaseLogic:
     try:
         logic = CaseLogic.model_validate(data)
     except ValidationError as e:
-        problems = [f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        problems = [f"{path}: {'.'.join(str(x) for x in err['loc']) or 'the file'}: {err['msg']}" for err in e.errors()]
         raise InputError(problems[0], problems)
+    if source is not None and logic.source != source:
+        raise InputError(f"{path}: source: the logic is for '{logic.source}', not '{source}'")
     # a condition is kept as data and parsed when a target is checked: parse an edited one now
     from pydantic import TypeAdapter
 

@@ -76,6 +76,10 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, in
             problems.append(Problem(shown, None, "", "the file is empty; a place file is a mapping (see `transfer new`)"))
             return None, {}
         node, loader = compose_yaml(text, shown)
+        if node is None:
+            loader.dispose()
+            problems.append(Problem(shown, None, "", "the file holds only comments; a place file is a mapping (see `transfer new`)"))
+            return None, {}
         lines: dict[tuple, int] = {}
         try:
             _walk(node, (), lines, shown, problems)
