@@ -21,7 +21,7 @@ from .errors import InputError
 ENV_MAX_MB = "TRANSFER_MAX_INPUT_MB"
 DEFAULT_MAX_MB = 10.0     # the largest bundled place is under 0.1 MB
 MAX_DEPTH = 64            # deeper than any place, plan or CaseLogic needs; far below Python's recursion limit
-ALIAS_BUDGET = 10_000     # nodes aliases may add when expanded (a 1 KB "billion laughs" adds 10^9)
+ALIAS_BUDGET = 10_000     # values aliases may add beyond the file's length (a 1 KB "billion laughs" adds 10^9)
 
 
 class InputProblem(InputError):
@@ -112,7 +112,7 @@ def compose_yaml(text: str, shown: str):
         raise InputProblem(shown, None, f"nested more than {MAX_DEPTH} levels deep")
     if node is not None:
         try:
-            check_nodes(node, shown)
+            check_nodes(node, shown, budget=len(text))
         except InputProblem:
             loader.dispose()
             raise
@@ -137,52 +137,44 @@ def load_yaml(text: str, shown: str) -> Any:
     return construct(node, loader, shown)
 
 
-def check_nodes(root, shown: str) -> None:
+def check_nodes(root, shown: str, budget: int = 0) -> None:
     """Refuse what would make reading the graph unbounded or ambiguous: nesting deeper than
-    MAX_DEPTH, aliases that expand to more than ALIAS_BUDGET extra nodes or refer to themselves,
-    and keys that are lists or mappings. Iterative, and linear in the number of distinct nodes."""
+    MAX_DEPTH, aliases that refer to themselves or expand the document to more values than
+    `budget` + ALIAS_BUDGET (a file's length: an expansion linear in what was read), and keys that
+    are lists or mappings. Linear in the distinct nodes: an alias's size is counted once."""
     import yaml
-    size: dict[int, int] = {}      # id(node) -> nodes in its expanded tree
-    height: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    sizes: dict[int, int] = {}  # id(collection node) -> values in its expanded tree; -1 while inside it
+
+    def visit(node, depth: int) -> int:
+        if node.__class__ is scalar:
+            return 1
+        if depth > MAX_DEPTH:
+            raise InputProblem(shown, node.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
         nid = id(node)
-        if done:
-            on_stack.discard(nid)
-            kids = _children(node)
-            size[nid] = 1 + sum(size[id(k)] for k in kids)
-            height[nid] = 1 + max((height[id(k)] for k in kids), default=0)
-            if height[nid] > MAX_DEPTH:
-                raise InputProblem(shown, node.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
-            continue
-        if nid in size:
-            continue
-        if nid in on_stack:
-            raise InputProblem(shown, node.start_mark.line + 1, "an alias refers to the node that contains it")
-        if isinstance(node, yaml.MappingNode):
-            for k, _ in node.value:
-                if not isinstance(k, yaml.ScalarNode):
+        known = sizes.get(nid)
+        if known is not None:
+            if known < 0:
+                raise InputProblem(shown, node.start_mark.line + 1, "an alias refers to the node that contains it")
+            return known
+        sizes[nid] = -1
+        total = 1
+        if node.__class__ is mapping:
+            for k, v in node.value:
+                if k.__class__ is not scalar:
                     raise InputProblem(shown, k.start_mark.line + 1,
                                        "a key must be a plain value, not a list or mapping")
-        on_stack.add(nid)
-        stack.append((node, True))
-        if len(on_stack) > MAX_DEPTH + 1:
-            raise InputProblem(shown, node.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
-        stack.extend((k, False) for k in _children(node) if id(k) not in size)
-    if size[id(root)] - len(size) > ALIAS_BUDGET:
-        raise InputProblem(shown, None, f"aliases expand to {size[id(root)]:,} values from {len(size):,} "
-                                        f"written (limit {ALIAS_BUDGET:,} more); write the values out")
+                total += 1 + visit(v, depth + 1)
+        else:
+            for v in node.value:
+                total += visit(v, depth + 1)
+        sizes[nid] = total
+        return total
 
-
-def _children(node) -> list:
-    import yaml
-    if isinstance(node, yaml.MappingNode):
-        return [x for pair in node.value for x in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+    total = visit(root, 1)
+    if total > budget + ALIAS_BUDGET:
+        raise InputProblem(shown, None, f"aliases expand the file to {total:,} values (limit {budget + ALIAS_BUDGET:,}); "
+                                        "write the values out")
 
 
 # ---- JSON -----------------------------------------------------------------------------------
