@@ -138,3 +138,17 @@ def test_an_alias_bomb_in_a_cases_dir_does_not_stall_alias_lookup(tmp_path):
     # by alias: every place's names are read; before the bound this took minutes and gigabytes
     r = run_cli("analyze", "阿尔法", "beta", "--cases", cases, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_an_output_path_that_cannot_be_written_fails_its_pair_in_one_line(tmp_path):
+    out = tmp_path / "out"
+    (out / "alpha" / "beta.md").mkdir(parents=True)
+    r = run_cli("batch", "alpha", "beta", "gamma", "--cases", SYNTHETIC, "-o", out, env={"TRANSFER_PROCESSES": "1"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "failed: alpha → beta: " in r.stderr and "beta.md: is a directory, not a file" in r.stderr
+    assert (out / "alpha" / "gamma.md").is_file()
+    (tmp_path / "out2").mkdir()
+    (tmp_path / "out2" / "alpha").write_text("in the way", encoding="utf-8")
+    r = run_cli("batch", "alpha", "beta", "--cases", SYNTHETIC, "-o", tmp_path / "out2")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "_logic.json: Not a directory" in r.stderr

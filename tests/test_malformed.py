@@ -77,7 +77,7 @@ def test_debug_shows_the_traceback_of_a_bad_input(tmp_path):
 
 
 @pytest.mark.parametrize("args, env, expected", [
-    (["analyze", "alpha", "beta", "-o", "somedir"], {}, "error: somedir: is a directory; give a file name"),
+    (["analyze", "alpha", "beta", "-o", "somedir"], {}, "error: somedir: is a directory, not a file"),
     (["analyze", "alpha", "beta", "-o", "locked/memo.md"], {}, "error: locked/memo.md: cannot write: Permission denied"),
     (["analyze", "alpha", "beta", "-o", "afile/memo.md"], {}, "error: afile/memo.md: cannot write:"),
     (["batch", "alpha", "beta", "-o", "afile"], {}, "error: afile: is a file; batch -o names a directory"),

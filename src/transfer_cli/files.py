@@ -46,7 +46,7 @@ def write_output(path: Path, data: str | bytes) -> None:
     from .errors import InputError
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"{path}: is a directory; give a file name, e.g. {path / 'memo.md'}")
+        raise InputError(f"{path}: is a directory, not a file")
     try:
         write_atomic(path, data)
     except OSError as e:

@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import write_output
 from ..render.safe_text import csv_cell, md_cell
 
 MODE_ABBR = {"copy": "C", "adapt": "A", "in_place": "E", "inspire": "I", "avoid": "X"}
@@ -199,12 +199,12 @@ def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[
         stem = "heatmap" if len(mats) == 1 else f"heatmap-{m.source}"
         png, svg = heatmap(m)
         for ext, data in (("png", png), ("svg", svg)):
-            write_atomic(out / f"{stem}.{ext}", data)
+            write_output(out / f"{stem}.{ext}", data)
             written.append(out / f"{stem}.{ext}")
         heatmaps[m.source] = f"{stem}.png"
     # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
-    write_atomic(out / "summary.csv", "\ufeff" + summary_csv(results))
-    write_atomic(out / "index.md", index_markdown(results, lang, formats, heatmaps))
+    write_output(out / "summary.csv", "\ufeff" + summary_csv(results))
+    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps))
     return [out / "index.md", out / "summary.csv", *written]
 
 

@@ -205,12 +205,15 @@ class BatchRunner:
         totals.requests += reqs
         totals.tokens += toks
         totals.cost += cost
-        man_path.unlink(missing_ok=True)
-        write_atomic(path, src.logic.model_dump_json(indent=2) + "\n")
-        write_atomic(man_path, json.dumps({"version": MANIFEST_VERSION, "kind": "logic", "source": sid,
-                                           "lang": src.lang, "engine": ekey, "inputs": src.hashes,
-                                           "stages": [r.model_dump() for r in src.records]},
-                                          ensure_ascii=False, indent=2) + "\n")
+        try:
+            man_path.unlink(missing_ok=True)
+            write_atomic(path, src.logic.model_dump_json(indent=2) + "\n")
+            write_atomic(man_path, json.dumps({"version": MANIFEST_VERSION, "kind": "logic", "source": sid,
+                                               "lang": src.lang, "engine": ekey, "inputs": src.hashes,
+                                               "stages": [r.model_dump() for r in src.records]},
+                                              ensure_ascii=False, indent=2) + "\n")
+        except OSError as e:  # its pairs fail with this line; the other sources go on
+            src.error = f"cannot write {path}: {e.strerror or e}"
 
     # ---- stages 2 and 3, concurrently ----------------------------------------------------------
     def _dispatch(self, pending: list[Pair], work: PairWork, engine, totals: BatchResult,
