@@ -1,4 +1,4 @@
-"""Property: whatever the bytes of a place file, plan or --logic file, reading it either succeeds
+"""Property: whatever the bytes of a place file, plan, --logic file or config value, reading it
 or raises InputError (one line per problem, exit 2) — never another exception.
 
 Three generators: random text; a valid place file mutated (bytes deleted, inserted, lines
@@ -112,3 +112,40 @@ def test_any_json_as_a_logic_file(workdir, value):
         read_logic(path, "alpha")
     except InputError:
         pass
+
+
+toml_values = st.one_of(st.booleans(), st.integers(-10**20, 10**20), st.floats(), st.text(max_size=10),
+                        st.lists(st.integers(), max_size=3), st.dictionaries(st.sampled_from(["input", "output", "x"]),
+                                                                             st.floats(), max_size=2))
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nan" if v != v else ("inf" if v == float("inf") else "-inf" if v == float("-inf") else repr(v))
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(toml_value, v)) + "]"
+    return json.dumps(v) if isinstance(v, str) else str(v)
+
+
+@SETTINGS
+@given(key=st.sampled_from(["base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
+                            "rpm", "tpm", "timeout", "retries", "temperature", "other"]), value=toml_values)
+def test_any_value_in_a_config_file(workdir, key, value):
+    from transfer_cli.llm.config import resolve
+    (workdir / "config").mkdir(exist_ok=True)
+    (workdir / "config" / "config.toml").write_text(f"[providers.x]\n{key} = {toml_value(value)}\n", encoding="utf-8")
+    old = os.environ.get("TRANSFER_CONFIG_DIR")
+    os.environ["TRANSFER_CONFIG_DIR"] = str(workdir / "config")
+    try:
+        resolve(provider="x")
+    except InputError:
+        pass
+    finally:
+        if old is None:
+            os.environ.pop("TRANSFER_CONFIG_DIR", None)
+        else:
+            os.environ["TRANSFER_CONFIG_DIR"] = old
