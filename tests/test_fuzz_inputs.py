@@ -1,4 +1,4 @@
-"""Property: whatever the bytes of a place file, plan, --logic file or config value, reading it
+"""Property: whatever the bytes of a place file, plan, --logic file or config value, reading it either succeeds
 or raises InputError (one line per problem, exit 2) — never another exception.
 
 Three generators: random text; a valid place file mutated (bytes deleted, inserted, lines

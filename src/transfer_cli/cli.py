@@ -431,7 +431,7 @@ def prompts_list(prompts: PromptsOpt = None):
     """List the prompt templates the llm engine uses: id, language, version, stage, hash, origin."""
     from .llm.prompts import PromptSet
     for p in PromptSet(prompts).all():
-        print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
+        print(printable(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}"))
 
 
 @app.command()
