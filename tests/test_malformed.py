@@ -104,3 +104,16 @@ def test_bad_options_and_environment_get_one_line(args, env, expected, tmp_path,
     assert r.exit_code == 2, (r.stderr, r.exception)
     assert r.stderr.splitlines()[-1].startswith(expected), r.stderr
     assert not list(tmp_path.rglob("*.tmp")) and not list((tmp_path / "somedir").iterdir())
+
+
+def test_ingest_refuses_a_fifo_document_and_an_alias_bomb_to_merge_into(tmp_path):
+    os.mkfifo(tmp_path / "bulletin.txt")
+    r = run_cli("ingest", "qingyang", "bulletin.txt", "--cases", ".", cwd=tmp_path, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1].startswith("error: bulletin.txt: not a regular file"), r.stderr
+    (tmp_path / "bulletin.txt").unlink()
+    (tmp_path / "bulletin.txt").write_text("2023年全区地区生产总值100亿元。\n", encoding="utf-8")
+    (tmp_path / "qingyang.yaml").write_bytes((MALFORMED / "alias-bomb.yaml").read_bytes())
+    r = run_cli("ingest", "qingyang", "bulletin.txt", "--cases", ".", "--merge", cwd=tmp_path, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "qingyang.yaml: aliases expand the file to" in r.stderr and "Traceback" not in r.stderr

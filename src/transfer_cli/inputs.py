@@ -43,8 +43,9 @@ def max_bytes() -> int:
     return int(mb * 1_000_000)
 
 
-def read_bytes(path: Path, shown: str | None = None) -> bytes:
-    """A regular file's bytes, refusing other kinds of file and files over the size limit."""
+def check_file(path: Path, shown: str | None = None) -> int:
+    """The size limit in bytes, after refusing what is not a regular file or is over it (for
+    readers that open the file themselves, as the PDF and Word libraries do)."""
     shown = shown or str(path)
     try:
         st = os.stat(path)
@@ -58,6 +59,13 @@ def read_bytes(path: Path, shown: str | None = None) -> bytes:
     if st.st_size > limit:
         raise InputProblem(shown, None, f"the file is {st.st_size / 1e6:.3g} MB, over the {limit / 1e6:g} MB "
                                         "input limit; raise it with --max-input-mb")
+    return limit
+
+
+def read_bytes(path: Path, shown: str | None = None) -> bytes:
+    """A regular file's bytes, refusing other kinds of file and files over the size limit."""
+    shown = shown or str(path)
+    limit = check_file(path, shown)
     try:
         # O_NONBLOCK: if the file was swapped for a FIFO since the stat, open does not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
