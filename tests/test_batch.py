@@ -105,7 +105,7 @@ def test_liling_against_every_bundled_target(tmp_path, cli):
 def test_second_run_skips_every_pair_and_touches_no_memo(tmp_path, cases, cli):
     assert cli("batch", "alpha", "beta", "gamma", "--cases", cases, "-o", "out").returncode == 0
     before = mtimes(tmp_path / "out")
-    assert "alpha/beta.md" in before and "alpha/logic.json" in before
+    assert "alpha/beta.md" in before and "alpha/_logic.json" in before
     time.sleep(0.05)
     r = cli("batch", "alpha", "beta", "gamma", "--cases", cases, "-o", "out")
     assert r.returncode == 0, r.stderr

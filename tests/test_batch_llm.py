@@ -76,7 +76,7 @@ def test_one_extract_and_two_requests_per_target_each_answered_for_its_target(tm
         assert in_one_process(r.stderr), r.stderr
         # the tokens the summary reports are the stages' own, counted in whichever process ran them
         logic_tokens = sum(s["tokens_in"] + s["tokens_out"] for s in json.loads(
-            (out / "alpha" / "logic.manifest.json").read_text(encoding="utf-8"))["stages"])
+            (out / "alpha" / "_logic.manifest.json").read_text(encoding="utf-8"))["stages"])
         pair_tokens = sum(json.loads((out / "alpha" / f"{t}.manifest.json").read_text(encoding="utf-8"))
                           ["usage"]["tokens"] for t in targets)
         reported = int(re.search(r"requests, ([\d,]+) tokens", r.stderr).group(1).replace(",", ""))

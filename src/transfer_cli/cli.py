@@ -19,6 +19,7 @@ from .cli_model import cache_clear, cache_stats, doctor, logs, prompts_list
 from .cli_options import (AllTargetsOpt, BaseUrlOpt, CasesOpt, DryRunOpt, EngineOpt, Format, FormatItem, JsonOpt,
                           Lang, LangOpt, ModelOpt, NoCacheOpt, NoLogOpt, Place, PromptsOpt, ProviderOpt, TargetsArg)
 from .pipeline.engines import choose_engine
+from .render.safe_text import printable
 
 # -h as well as --help, in every command (click passes help_option_names down to subcommands)
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
@@ -37,9 +38,9 @@ def _err():
 def status(message: str) -> None:
     """A status line on stderr: dimmed by rich on a terminal, plain otherwise (rich costs ~40 ms to import)."""
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        _err().print(f"[dim]{message}[/dim]", markup=True)
+        _err().print(printable(message), style="dim", markup=False)
     else:
-        print(message, file=sys.stderr)
+        print(printable(message), file=sys.stderr)
 
 
 def fails_cleanly(fn):
@@ -53,7 +54,7 @@ def fails_cleanly(fn):
             if _state["debug"]:
                 raise
             for line in getattr(e, "problems", None) or [str(e)]:
-                print(f"error: {line}", file=sys.stderr)
+                print(f"error: {printable(line)}", file=sys.stderr)
             raise typer.Exit(e.exit_code)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -71,8 +72,11 @@ def _version(value: bool):
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    max_input_mb: Annotated[Optional[float], typer.Option("--max-input-mb", min=0.001, help="Largest input file read, in MB (default 10; also TRANSFER_MAX_INPUT_MB).")] = None,
 ):
     _state["debug"] = debug or bool(os.environ.get("TRANSFER_DEBUG"))
+    if max_input_mb is not None:  # the environment carries it into batch worker processes too
+        os.environ["TRANSFER_MAX_INPUT_MB"] = str(max_input_mb)
 
 
 def library(cases: Optional[List[Path]]):
@@ -85,9 +89,9 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
 
     memo: (memo, source, target) when the text is a memo, so a terminal gets its coloured fit matrix.
     """
-    from .files import write_atomic
+    from .files import write_output
     if output is not None:
-        write_atomic(output, text)
+        write_output(output, text)
         status(f"wrote {output}")
         return
     if isinstance(text, bytes):
@@ -100,7 +104,8 @@ def emit(text: str | bytes, output: Optional[Path], fmt: str, memo: tuple | None
         else:
             print_markdown(text)
     else:
-        sys.stdout.write(text)
+        from .render.safe_text import clean
+        sys.stdout.write(text if fmt == "json" else clean(text))  # JSON escapes control characters itself
 
 
 # ---- analyze / extract ------------------------------------------------------------------------
@@ -138,7 +143,7 @@ def analyze(
     src, tgt = lib.load(sid), lib.load(tid)
     lang = lang or src.place.language
     llm = dict(model=model, base_url=base_url, provider=provider, prompts=prompts, no_cache=no_cache, no_log=no_log)
-    given = read_logic(logic) if logic else None
+    given = read_logic(logic, src.place.id) if logic else None
     if given is not None:
         check_logic(given, src.place, logic)
     if dry_run:
@@ -177,7 +182,7 @@ def extract(
     eng = choose_engine(engine, **llm)
     logic = extract_logic(eng, src, lang or src.language)
     for f in getattr(eng, "last_findings", None) or []:  # no memo to carry them: say them here
-        print(f"warning: {f.kind} at {f.where}: {f.message}", file=sys.stderr)
+        print(printable(f"warning: {f.kind} at {f.where}: {f.message}"), file=sys.stderr)
     emit(logic.model_dump_json(indent=2) + "\n", output, "json")
 
 
@@ -229,11 +234,11 @@ def validate(
             loaded = load_place(path, root)
             ok += 1
             for w in loaded.warnings:
-                print(f"warning: {w}", file=sys.stderr)
+                print(printable(f"warning: {w}"), file=sys.stderr)
         except CaseError as e:
             problems.extend(e.problems)
     for line in problems:
-        print(f"error: {line}", file=sys.stderr)
+        print(printable(f"error: {line}"), file=sys.stderr)
     print(f"{ok} valid, {len(targets) - ok} invalid", file=sys.stderr)
     if problems:
         raise typer.Exit(2)
@@ -248,7 +253,7 @@ def new(
 ):
     """Write a commented profile skeleton to fill in for a new target district."""
     from .errors import InputError
-    from .files import write_atomic
+    from .files import write_output
     from .places.schema import SLUG
     from .places.skeleton import skeleton
     if not SLUG.match(place_id):
@@ -256,7 +261,7 @@ def new(
     path = directory / f"{place_id}.yaml"
     if path.exists() and not force:
         raise InputError(f"{path} exists; use --force to overwrite")
-    write_atomic(path, skeleton(place_id))
+    write_output(path, skeleton(place_id))
     status(f"wrote {path}; fill it in, then `transfer validate {path}`")
 
 
@@ -346,7 +351,7 @@ def batch(
                        rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(priced=priced),
                        estimate_pair_cost=estimate)
     for line in summary_lines(result, output, priced):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     if result.interrupted and not result.budget_stopped:
         raise typer.Exit(130)
     if result.failed or result.budget_stopped:
@@ -401,9 +406,9 @@ def check(
     lib = library(cases)
     memo, places, warnings = load_memo(memo_file, lib)
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(printable(f"warning: {w}"), file=sys.stderr)
     report = verify_memo(memo, places, names=name_groups(lib))
-    sys.stdout.write(format_report(report))
+    sys.stdout.write(printable(format_report(report)))
     if not report.clean:
         raise typer.Exit(1)
 

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_options import BaseUrlOpt, JsonOpt, ModelOpt, PromptsOpt, ProviderOpt
+from .render.safe_text import printable
 
 
 def prompts_list(prompts: PromptsOpt = None, as_json: JsonOpt = False):
@@ -20,7 +21,7 @@ def prompts_list(prompts: PromptsOpt = None, as_json: JsonOpt = False):
     if as_json:
         return emit_json(prompt_entries(PromptSet(prompts).all()))
     for p in PromptSet(prompts).all():
-        print(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}")
+        print(printable(f"{p.id}.{p.lang}\tv{p.version}\t{p.stage}\tsha256:{p.sha256[:12]}\t{p.origin}\t{p.description}"))
 
 
 def doctor(
@@ -91,4 +92,4 @@ def logs(
     if not items:
         print(f"nothing in the run log {log.path}" if not (run or pair) else "no matching requests in the run log",
               file=sys.stderr)
-    sys.stdout.write(dump(items) if as_json else text)
+    sys.stdout.write(dump(items) if as_json else printable(text))  # replies may carry escape sequences

@@ -40,16 +40,24 @@ def _umask() -> int:
     return mask
 
 
-def read_json(path: Path, hint: str = ""):
-    """A JSON file's data, or an InputError naming the file (and line) in one line."""
-    import json
-
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write a file the user named (-o, --dir): atomically, and a path that cannot be written
+    (a directory, a missing or read-only folder) is an InputError naming it, with nothing left behind."""
     from .errors import InputError
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
     try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}")
+        write_atomic(path, data)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write: {e.strerror or e}")
+
+
+def set_aside(path: Path, why: str) -> None:
+    """Move a damaged cache or state file out of the way (to NAME.damaged) with one warning line."""
+    import sys
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON{f' ({e.msg}); {hint}' if hint else f': {e.msg}'}")
+        os.replace(path, Path(path).with_name(Path(path).name + ".damaged"))
+        print(f"warning: {path}: damaged ({why}); moved aside to {Path(path).name}.damaged and rebuilt", file=sys.stderr)
+    except OSError:
+        print(f"warning: {path}: damaged ({why}); ignored", file=sys.stderr)

@@ -11,6 +11,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..render.safe_text import csv_cell, md_cell
+
 MODE_ABBR = {"copy": "C", "adapt": "A", "in_place": "E", "inspire": "I", "avoid": "X"}
 _L = {
     "en": {"title": "Batch comparison", "ranked": "Targets ranked by overall transferability",
@@ -77,10 +79,6 @@ def cell_text(cell: dict | None, lang: str = "en", short: bool = False) -> str:
     return f"{mode}{'*' if cell['conditional'] else ''} {cell['score']}"
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, str]) -> str:
     L = _L.get(lang, _L["en"])
     lines = [f"# {L['title']}", ""]
@@ -100,14 +98,14 @@ def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, s
                       for k in MODE_ABBR]
             fmts = [f for f in formats if f in (by_pair[(m.source, tid)].formats or formats)]
             links = " · ".join(f"[{f}]({m.source}/{tid}.{f})" for f in fmts)
-            lines.append(f"| {rank} | {_cell(name)} (`{tid}`) | {overall} | "
+            lines.append(f"| {rank} | {md_cell(name)} (`{tid}`) | {overall} | "
                          + " | ".join(str(c) for c in counts) + f" | {links} |")
         lines += ["", f"### {L['matrix']} ({m.source})", "", L["legend"], ""]
         if len(m.targets) <= _WIDE:
             lines.append(f"| {L['mechanism']} | " + " | ".join(f"`{t[0]}`" for t in m.targets) + " |")
             lines.append("|---|" + "---|" * len(m.targets))
             for mid, name in m.mechanisms:
-                lines.append(f"| {mid} {_cell(name)} | "
+                lines.append(f"| {mid} {md_cell(name)} | "
                              + " | ".join(cell_text(m.cells.get((mid, t[0])), lang) for t in m.targets) + " |")
         else:
             lines.append(f"| {L['target']} | " + " | ".join(mid for mid, _ in m.mechanisms) + f" | {L['overall']} |")
@@ -115,19 +113,19 @@ def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, s
             for tid, _name, overall in m.targets:
                 lines.append(f"| `{tid}` | " + " | ".join(cell_text(m.cells.get((mid, tid)), lang, short=True)
                                                        for mid, _ in m.mechanisms) + f" | {overall} |")
-            lines += ["", "; ".join(f"{mid} = {_cell(name)}" for mid, name in m.mechanisms)]
+            lines += ["", "; ".join(f"{mid} = {md_cell(name)}" for mid, name in m.mechanisms)]
         if m.source in heatmaps:
             lines += ["", f"![{L['matrix']}]({heatmaps[m.source]})"]
         lines.append("")
     failed = [r for r in results if r.status == "failed"]
     if failed:
         lines += [f"## {L['failures']}", "", f"| {L['source']} | {L['target']} | {L['error']} |", "|---|---|---|"]
-        lines += [f"| {r.pair.source} | {r.pair.target} | {_cell(r.error)} |" for r in failed]
+        lines += [f"| {r.pair.source} | {r.pair.target} | {md_cell(r.error)} |" for r in failed]
         lines.append("")
     not_run = [r for r in results if r.status == "not_run"]
     if not_run:
         lines += [f"## {L['not_run']}", "", f"| {L['source']} | {L['target']} | {L['reason']} |", "|---|---|---|"]
-        lines += [f"| {r.pair.source} | {r.pair.target} | {_cell(r.error)} |" for r in not_run]
+        lines += [f"| {r.pair.source} | {r.pair.target} | {md_cell(r.error)} |" for r in not_run]
         lines.append("")
     return "\n".join(lines)
 
@@ -140,8 +138,8 @@ def summary_csv(results) -> str:
         if not r.fit:
             continue
         for mech in r.fit["mechanisms"]:
-            w.writerow([r.pair.source, r.pair.target, mech["id"], mech["name"], mech["mode"],
-                        "yes" if mech["conditional"] else "no", mech["score"], r.fit["overall"]])
+            w.writerow([csv_cell(x) for x in (r.pair.source, r.pair.target, mech["id"], mech["name"], mech["mode"],
+                        "yes" if mech["conditional"] else "no", mech["score"], r.fit["overall"])])
     return buf.getvalue()
 
 

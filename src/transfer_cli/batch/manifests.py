@@ -32,8 +32,10 @@ def place_hashes(lib, place_id: str) -> dict[str, str]:
     return file_hashes(f for f in _place_files(path) if f.is_file())
 
 
-def _same_files(a: dict, b: dict) -> bool:
+def _same_files(a, b: dict) -> bool:
     # compare the hashes, not the shown paths: those depend on the working directory
+    if not isinstance(a, dict) or not all(isinstance(v, str) for v in a.values()):
+        return False  # a damaged manifest: the work is redone
     return sorted(a.values()) == sorted(b.values())
 
 
@@ -50,20 +52,29 @@ def output_path(out: Path, pair: Pair, fmt: str) -> Path:
 
 
 def read_manifest(path: Path) -> dict | None:
+    """A manifest, or None when there is none (the pair is redone); a damaged one is set aside."""
+    from ..files import set_aside
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or unreadable: the pair is redone
-    return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
+    except OSError:
+        return None
+    except (ValueError, RecursionError) as e:
+        set_aside(path, type(e).__name__)
+        return None
+    if not isinstance(data, dict):
+        set_aside(path, "not a JSON object")
+        return None
+    return data if data.get("version") == MANIFEST_VERSION else None
 
 
 def is_current(man: dict | None, out: Path, pair: Pair, lang: str, ekey: dict, formats: list[str],
                src_hashes: dict, tgt_hashes: dict) -> bool:
     if not man or man.get("status") != "ok" or man.get("lang") != lang or man.get("engine") != ekey:
         return False
-    inputs = man.get("inputs") or {}
-    if not (_same_files(inputs.get("source") or {}, src_hashes) and _same_files(inputs.get("target") or {}, tgt_hashes)):
+    inputs = man.get("inputs")
+    if not isinstance(inputs, dict) or not (_same_files(inputs.get("source"), src_hashes)
+                                            and _same_files(inputs.get("target"), tgt_hashes)):
         return False
-    if not set(formats) <= set(man.get("formats") or []):
+    if not isinstance(man.get("formats"), list) or not set(formats) <= set(map(str, man["formats"])):
         return False
     return all(output_path(out, pair, f).is_file() for f in formats)

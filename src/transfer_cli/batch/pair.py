@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import TransferError
-from ..files import write_atomic
+from ..files import write_atomic, write_output
 from .compare import fit_summary
 from .limits import Interrupted, engine_usage
 from .manifests import MANIFEST_VERSION, manifest_path, output_path
@@ -88,8 +88,8 @@ class PairWork:
             man_path = manifest_path(self.out, pair)
             man_path.unlink(missing_ok=True)
             for fmt, data in rendered.items():
-                write_atomic(output_path(self.out, pair, fmt), data)
-            write_atomic(man_path, json.dumps(man, ensure_ascii=False, indent=2) + "\n")
+                write_output(output_path(self.out, pair, fmt), data)  # a bad path fails this pair in one line
+            write_output(man_path, json.dumps(man, ensure_ascii=False, indent=2) + "\n")
             return PairResult(pair, "done", fit=summary, formats=self.formats, requests=reqs, tokens=toks,
                               cost=cost, seconds=time.perf_counter() - t0)
         except Interrupted:

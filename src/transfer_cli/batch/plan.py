@@ -41,12 +41,10 @@ def read_plan(path: Path, lib) -> list[Pair]:
 
     Every bad row is reported as `file:line: field: message` (InputError, exit 2).
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    from ..inputs import read_text
+    if not path.exists():
         raise InputError(f"{path}: plan file not found")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the plan: {e}")
+    text = read_text(path).removeprefix("\ufeff")
     rows = _yaml_rows(path, text) if path.suffix.lower() in (".yaml", ".yml") else _csv_rows(path, text)
     problems: list[str] = []
     pairs: list[Pair] = []
@@ -75,6 +73,13 @@ def read_plan(path: Path, lib) -> list[Pair]:
 
 def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     reader = csv.reader(text.splitlines())
+    try:
+        return _csv_read(path, reader)
+    except csv.Error as e:
+        raise InputError(f"{path}:{reader.line_num}: not valid CSV: {e}")
+
+
+def _csv_read(path: Path, reader) -> list[tuple[int, dict]]:
     header = next(reader, None)
     if header is None:
         return []
@@ -92,11 +97,10 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict]]:
 
 def _yaml_rows(path: Path, text: str) -> list[tuple[int, dict]]:
     import yaml
-    try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise InputError(f"{path}:{mark.line + 1 if mark else 1}: YAML syntax error: {e.problem}")
+
+    from ..inputs import compose_yaml
+    node, loader = compose_yaml(text, str(path))
+    loader.dispose()  # the nodes carry the lines; no data needs constructing
     if node is None:
         return []
     if not isinstance(node, yaml.SequenceNode):

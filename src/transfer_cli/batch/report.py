@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import write_output
 from .compare import MODE_ABBR, Matrix, _L, _mode_name, index_markdown, matrices, summary_csv
 
 # viridis at 0.0, 0.1, ..., 1.0 (matplotlib's table)
@@ -163,11 +163,11 @@ def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[
     mats = matrices(results)
     for m in mats:
         name = "heatmap.svg" if len(mats) == 1 else f"heatmap-{m.source}.svg"
-        write_atomic(out / name, heatmap_svg(m, lang))
+        write_output(out / name, heatmap_svg(m, lang))
         written.append(out / name)
         heatmaps[m.source] = name
     # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
-    write_atomic(out / "summary.csv", "\ufeff" + summary_csv(results))
-    write_atomic(out / "index.md", index_markdown(results, lang, formats, heatmaps))
-    write_atomic(out / "index.html", index_html(results, lang, formats, heatmaps))
+    write_output(out / "summary.csv", "\ufeff" + summary_csv(results))
+    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps))
+    write_output(out / "index.html", index_html(results, lang, formats, heatmaps))
     return [out / "index.md", out / "index.html", out / "summary.csv", *written]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError, TransferError
-from ..files import write_atomic
+from ..files import set_aside, write_atomic
 from .report import write_comparison
 from .limits import LimitedEngine, RateLimiter
 from .manifests import (MANIFEST_VERSION, _same_files, engine_key, is_current, manifest_path, place_hashes,
@@ -116,7 +116,12 @@ class BatchRunner:
         return result
 
     def _run(self) -> BatchResult:
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(f"{self.out}: is a file; batch -o names a directory for the memos")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"{self.out}: cannot create the output directory: {e.strerror or e}")
         main_engine = self._engine()
         ekey = engine_key(main_engine)
         totals = BatchResult(results=[])
@@ -172,20 +177,23 @@ class BatchRunner:
         return langs.pop() if len(langs) == 1 else "en"
 
     def _logic(self, sid: str, src: Source, engine, ekey: dict, totals: BatchResult) -> None:
-        """The source's CaseLogic: reused from DIR/<source>/logic.json when its inputs are unchanged."""
+        """The source's CaseLogic: reused from DIR/<source>/_logic.json when its inputs are unchanged.
+        The leading underscore keeps it apart from the memos: no place id can start with one."""
         from ..pipeline.artifacts import CaseLogic, StageRecord
         from ..pipeline.stages import extract_logic
-        path = self.out / sid / "logic.json"
-        man_path = self.out / sid / "logic.manifest.json"
+        path = self.out / sid / "_logic.json"
+        man_path = self.out / sid / "_logic.manifest.json"
         man = read_manifest(man_path)
         if (not self.force and man and man.get("lang") == src.lang and man.get("engine") == ekey
-                and _same_files(man.get("inputs") or {}, src.hashes)):
+                and _same_files(man.get("inputs"), src.hashes)):
             try:
                 src.logic = CaseLogic.model_validate_json(path.read_text(encoding="utf-8"))
                 src.records = [StageRecord.model_validate(r) for r in man.get("stages") or []]
                 return
-            except (OSError, ValueError):
-                pass  # a damaged logic file: extract again
+            except OSError:
+                pass  # no logic file: extract again
+            except (ValueError, TypeError) as e:
+                set_aside(path, type(e).__name__)
         try:
             records: list = []
             src.logic = extract_logic(engine, src.loaded.place, src.lang, records)
@@ -197,12 +205,15 @@ class BatchRunner:
         totals.requests += reqs
         totals.tokens += toks
         totals.cost += cost
-        man_path.unlink(missing_ok=True)
-        write_atomic(path, src.logic.model_dump_json(indent=2) + "\n")
-        write_atomic(man_path, json.dumps({"version": MANIFEST_VERSION, "kind": "logic", "source": sid,
-                                           "lang": src.lang, "engine": ekey, "inputs": src.hashes,
-                                           "stages": [r.model_dump() for r in src.records]},
-                                          ensure_ascii=False, indent=2) + "\n")
+        try:
+            man_path.unlink(missing_ok=True)
+            write_atomic(path, src.logic.model_dump_json(indent=2) + "\n")
+            write_atomic(man_path, json.dumps({"version": MANIFEST_VERSION, "kind": "logic", "source": sid,
+                                               "lang": src.lang, "engine": ekey, "inputs": src.hashes,
+                                               "stages": [r.model_dump() for r in src.records]},
+                                              ensure_ascii=False, indent=2) + "\n")
+        except OSError as e:  # its pairs fail with this line; the other sources go on
+            src.error = f"cannot write {path}: {e.strerror or e}"
 
     # ---- stages 2 and 3, concurrently ----------------------------------------------------------
     def _dispatch(self, pending: list[Pair], work: PairWork, engine, totals: BatchResult,

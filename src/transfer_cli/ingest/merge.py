@@ -64,11 +64,10 @@ def _entries(draft_lines: list[str], key: str) -> list[list[str]]:
 def merge_into(path: Path, draft_text: str) -> tuple[str | None, list[str], str]:
     """(the merged text or None when nothing changes, status lines, a unified diff)."""
     import yaml
-    old_text = path.read_text(encoding="utf-8")
-    try:
-        old = yaml.safe_load(old_text) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: cannot merge into a file that is not valid YAML ({str(e).splitlines()[0]})")
+
+    from ..inputs import load_yaml, read_text
+    old_text = read_text(path)
+    old = load_yaml(old_text, str(path)) or {}
     if not isinstance(old, dict):
         raise InputError(f"{path}: cannot merge: the file is not a mapping of fields")
     draft = yaml.safe_load(draft_text)

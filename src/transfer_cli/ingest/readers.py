@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..inputs import check_file, read_bytes
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
@@ -55,8 +56,9 @@ def read_document(path: Path) -> Document:
     if suffix not in SUFFIXES:
         raise InputError(f"{path}: cannot read {suffix or 'files without an extension'}; "
                          f"give {', '.join(SUFFIXES)}")
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such file")
+    check_file(path)  # a FIFO would block the PDF and Word readers; a huge file would exhaust memory
     try:
         meta_title, passages = _read(path, suffix)
     except InputError:
@@ -91,7 +93,7 @@ def _numbered(doc: str, paras: list[str]) -> list[Passage]:
 
 
 def _decode(path: Path) -> str:
-    raw = path.read_bytes()
+    raw = read_bytes(path)
     for enc in ("utf-8-sig", "gb18030"):  # Chinese government text files are often GBK
         try:
             return raw.decode(enc)

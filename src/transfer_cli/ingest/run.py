@@ -68,7 +68,7 @@ def run(place_id: str, files: list[Path], directory: Path, *, lang: str = "zh", 
         notify=None) -> tuple[list[str], str]:
     """Write the draft (or merge it into the existing file); return the status lines for the user
     and, for a merge, the diff of the file."""
-    from ..files import write_atomic
+    from ..files import write_output
     path = directory / f"{place_id}.yaml"
     if path.exists() and not (force or merge):  # before any work: a model's time costs money
         raise InputError(f"{path} exists; --merge updates it without losing your edits, --force overwrites it")
@@ -83,9 +83,9 @@ def run(place_id: str, files: list[Path], directory: Path, *, lang: str = "zh", 
         from .merge import merge_into
         text, report, diff = merge_into(path, draft.text)
         if text is not None:
-            write_atomic(path, text)
+            write_output(path, text)
         return lines + report, diff
-    write_atomic(path, draft.text)
+    write_output(path, draft.text)
     todo = draft.text.count('"TODO')
     return lines + [f"wrote {path}: review it, {todo} TODO value(s) to replace, checklist at the end; "
                     f"then `transfer validate {path}`"], ""

@@ -28,6 +28,37 @@ OPENAI_URL = "https://api.openai.com/v1"
 MODES = ("auto", "json_schema", "json_object", "tools", "text")
 PROFILE_KEYS = {"base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
                 "rpm", "tpm", "timeout", "retries", "temperature"}
+# what each setting must be: (type, lowest, highest); a number out of range would fail deep inside a run
+_TEXT = (str, None, None)
+VALUE_RULES = {"base_url": _TEXT, "model": _TEXT, "api_key_env": _TEXT, "mode": _TEXT, "provider": _TEXT,
+               "context_window": (int, 1, None), "max_output_tokens": (int, 1, None), "rpm": (float, 1e-9, None),
+               "tpm": (float, 1e-9, None), "timeout": (float, 1e-3, None), "retries": (int, 0, 100),
+               "retry_base": (float, 0, 3600), "temperature": (float, 0, 2)}
+
+
+def check_value(where: str, name: str, value) -> None:
+    """An InputError naming `where` and the setting when a value has the wrong type or range."""
+    import math
+    if name == "prices":
+        if not isinstance(value, dict) or not set(value) <= {"input", "output"} or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+                for v in value.values()):
+            raise InputError(f"{where}: prices: must be a table of input and output, non-negative USD per "
+                             "million tokens, e.g. prices = { input = 0.15, output = 0.60 }")
+        return
+    kind, low, high = VALUE_RULES.get(name, (None, None, None))
+    if kind is None:
+        return
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{where}: {name}: must be a non-empty string, not {value!r}")
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or (kind is int and not float(value).is_integer()) or not math.isfinite(value):
+        raise InputError(f"{where}: {name}: must be {'a whole number' if kind is int else 'a number'}, not {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
+        raise InputError(f"{where}: {name}: must be {span}, not {value!r}")
 
 
 @dataclass
@@ -94,6 +125,8 @@ def read_files() -> dict:
             raise InputError(f"{path}: cannot read: {e}")
         except tomllib.TOMLDecodeError as e:
             raise InputError(f"{path}: not valid TOML: {e}")
+        if not isinstance(data.get("providers") or {}, dict):
+            raise InputError(f"{path}: providers: must be a table of [providers.NAME] tables")
         for name, prof in (data.get("providers") or {}).items():
             if not isinstance(prof, dict):
                 raise InputError(f"{path}: providers.{name}: must be a table")
@@ -104,9 +137,12 @@ def read_files() -> dict:
             if unknown:
                 raise InputError(f"{path}: providers.{name}: unknown key '{sorted(unknown)[0]}' "
                                  f"(known: {', '.join(sorted(PROFILE_KEYS))})")
+            for k, v in prof.items():
+                check_value(f"{path}: providers.{name}", k, v)
             merged["providers"].setdefault(name, {}).update(prof)
         for k, v in data.items():
             if k != "providers":
+                check_value(str(path), k, v)
                 merged[k] = v
     return merged
 
@@ -157,18 +193,17 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
     for k, v in env.items():
         if v and not (provider and k in profile):
             put(k, v, "environment")
-    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("retry_base", "TRANSFER_RETRY_BASE")):
-        put(name, _env_float(key), "environment")
-    retries = _env_float("TRANSFER_RETRIES")
-    put("retries", int(retries) if retries is not None else None, "environment")
+    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("retry_base", "TRANSFER_RETRY_BASE"), ("retries", "TRANSFER_RETRIES")):
+        value = _env_float(key)
+        if value is not None:
+            check_value(key, name, value)
+            put(name, int(value) if name == "retries" else value, "environment")
     # flags
     put("model", model, "flag")
     put("base_url", base_url, "flag")
     put("mode", mode, "flag")
     if s.mode not in MODES:
         raise InputError(f"unknown structured-output mode '{s.mode}'; choose one of: {', '.join(MODES)}")
-    if s.prices is not None and not (isinstance(s.prices, dict) and set(s.prices) <= {"input", "output"}):
-        raise InputError(f"{origin}: prices must be a table with input and output (USD per million tokens)")
     s.api_key = os.environ.get(s.api_key_env) or None
     s.sources = src
     return s

@@ -80,12 +80,13 @@ def _compiled(body: str):
 
 def _parse(path: Path) -> Prompt:
     # the file is read every time (an edited override counts), parsed only when its bytes are new
-    return _parse_bytes(path, path.read_bytes())
+    from ..inputs import read_bytes
+    return _parse_bytes(path, read_bytes(path))
 
 
 @lru_cache(maxsize=64)
 def _parse_bytes(path: Path, raw: bytes) -> Prompt:
-    import yaml
+    from ..inputs import load_yaml
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -93,10 +94,9 @@ def _parse_bytes(path: Path, raw: bytes) -> Prompt:
     if not text.startswith("---"):
         raise InputError(f"{path}: a prompt starts with a front-matter header between '---' lines")
     _, header, body = text.split("---", 2) if text.count("---") >= 2 else ("", "", "")
-    try:
-        meta = yaml.safe_load(header) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: front matter is not valid YAML: {e}")
+    meta = load_yaml(header, str(path)) or {}
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: the front matter must be a mapping of id, version, stage, description")
     missing = [k for k in ("id", "version", "stage", "description") if k not in meta]
     if missing:
         raise InputError(f"{path}: front matter lacks {', '.join(missing)}")

@@ -26,7 +26,8 @@ FIELD_CITE = re.compile(r"^(?P<place>[a-z][a-z0-9-]*):(?P<field>[a-z_]+(?:\[\d+\
 
 class Model(BaseModel):
     # Artifacts come back from hand edits and from models: unknown keys are errors, not noise.
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as in places/schema.py
+    model_config = ConfigDict(extra="forbid", defer_build=True,  # built on first use, as in places/schema.py
+                              allow_inf_nan=False)
 
 
 class Claim(Model):
@@ -310,16 +311,36 @@ def cites_in(x, seen: dict[str, None], claims: list[dict] | None = None) -> dict
     return seen
 
 
-def read_logic(path) -> CaseLogic:
-    """A CaseLogic file (`transfer extract -o`, maybe edited), with a one-line error per problem
-    naming the file and field when it is wrong."""
+def read_logic(path, source: str | None = None) -> CaseLogic:
+    """A CaseLogic file (`transfer extract -o`, maybe edited) for `source`, with a one-line error
+    per problem naming the file and field when it is wrong."""
     from pydantic import ValidationError
 
     from ..errors import InputError
-    from ..files import read_json
+    from ..inputs import read_json
     data = read_json(path)
     try:
-        return CaseLogic.model_validate(data)
+        logic = CaseLogic.model_validate(data)
     except ValidationError as e:
-        problems = [f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        problems = [f"{path}: {'.'.join(str(x) for x in err['loc']) or 'the file'}: {err['msg']}" for err in e.errors()]
         raise InputError(problems[0], problems)
+    if source is not None and logic.source != source:
+        raise InputError(f"{path}: source: the logic is for '{logic.source}', not '{source}'")
+    # a condition is kept as data and parsed when a target is checked: parse an edited one now
+    from pydantic import TypeAdapter
+
+    from ..places.schema import Condition
+    problems = []
+    for i, m in enumerate(logic.mechanisms):
+        for j, sf in enumerate(m.support_factors):
+            if sf.condition is None:
+                continue
+            try:
+                TypeAdapter(Condition).validate_python(sf.condition)
+            except ValidationError as e:
+                err = e.errors()[0]
+                where = ".".join(str(x) for x in ("mechanisms", i, "support_factors", j, "condition", *err["loc"][1:]))
+                problems.append(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}")
+    if problems:
+        raise InputError(problems[0], problems)
+    return logic

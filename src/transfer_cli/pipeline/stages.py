@@ -25,7 +25,13 @@ from .facts import context_rows, evaluate_conditions, scale_differences
 def now_stamp() -> str:
     """UTC time of the run; SOURCE_DATE_EPOCH pins it for reproducible output."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    ts = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    if not epoch:
+        return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    try:
+        ts = datetime.fromtimestamp(int(epoch), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC "
+                         f"(e.g. 1767225600), not '{epoch}'")
     return ts.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

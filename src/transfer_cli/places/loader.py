@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from . import vocabulary as V
 from ..errors import CaseError, InputError
-from ..files import write_atomic
+from ..files import set_aside, write_atomic
 from ..paths import bundled
 from .references import Problem, _fmt_path, check_references
 from .schema import COND_TAGS, Place
@@ -69,39 +69,32 @@ def _resolved(path: str) -> Path:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, dict[tuple, int]]:
     """Parse one YAML file; return the data and a map from field path to 1-based line."""
-    import yaml  # here, not at the top: a run whose places all come from the cache never parses YAML
+    from ..inputs import InputProblem, compose_yaml, construct, read_text
     shown = _display(path)
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        problems.append(Problem(shown, line, "", f"not UTF-8 text (byte {e.start}); save the file as UTF-8"))
-        return None, {}
-    if not text.strip():
-        problems.append(Problem(shown, None, "", "the file is empty; a place file is a mapping (see `transfer new`)"))
-        return None, {}
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: 10x faster
-        try:
-            node = loader.get_single_node()
-            lines: dict[tuple, int] = {}
-            _walk(node, (), lines, shown, problems)
-            data = loader.construct_document(node) if node is not None else None
-        finally:
+        text = read_text(path, shown)
+        if not text.strip():
+            problems.append(Problem(shown, None, "", "the file is empty; a place file is a mapping (see `transfer new`)"))
+            return None, {}
+        node, loader = compose_yaml(text, shown)
+        if node is None:
             loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        msg = " ".join(x for x in (e.context, e.problem) if x)
-        problems.append(Problem(shown, mark.line + 1 if mark else None, "", f"YAML syntax error: {msg}"))
+            problems.append(Problem(shown, None, "", "the file holds only comments; a place file is a mapping (see `transfer new`)"))
+            return None, {}
+        lines: dict[tuple, int] = {}
+        try:
+            _walk(node, (), lines, shown, problems)
+        except BaseException:
+            loader.dispose()
+            raise
+        return construct(node, loader, shown), lines
+    except InputProblem as e:
+        problems.append(Problem(e.shown, e.line, "", e.detail))
         return None, {}
-    except yaml.YAMLError as e:
-        problems.append(Problem(shown, None, "", f"YAML error: {e}"))
-        return None, {}
-    return data, lines
 
 
 def _walk(node, path: tuple, lines: dict, shown: str, problems: list[Problem]) -> None:
+    # recursive: compose_yaml bounded the depth and what aliases add
     import yaml
     if node is None:
         return
@@ -181,12 +174,17 @@ def load_place(path: Path, root: Path | None = None) -> Loaded:
     files = _checked_files(path, root)
     key = _cache_key(files)
     if key is not None:
+        cached = _cache_path(key)
         try:
-            loaded = pickle.loads(_cache_path(key).read_bytes())
+            loaded = pickle.loads(cached.read_bytes())
+            if not isinstance(loaded, Loaded):
+                raise TypeError(type(loaded).__name__)
             loaded.files, loaded.root = files, root
             return loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-            pass
+        except OSError:
+            pass  # not cached yet (or unreadable): parse
+        except Exception as e:  # noqa: BLE001 — unpickling damaged bytes can raise almost anything
+            set_aside(cached, f"{type(e).__name__}")
     loaded = _load_place(path, files)
     loaded.root = root
     if key is not None:
@@ -218,12 +216,13 @@ def read_names(path: Path, root: Path | None = None) -> list[str]:
 
 
 def _cache_key(files: list[Path]) -> str | None:
+    from ..inputs import read_bytes
     h = hashlib.sha256(_code_hash())
     try:
         for f in files:
-            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    except OSError:
-        return None  # let the full loader report the missing file
+            h.update(f.name.encode() + b"\0" + read_bytes(f) + b"\0")
+    except InputError:
+        return None  # let the full loader report the missing, special or oversized file
     return h.hexdigest()
 
 
@@ -248,7 +247,7 @@ def _load_place(path: Path, files: list[Path]) -> Loaded:
     origin: dict[tuple, tuple[str, int]] = {}
     for f in files:
         shown = _display(f)
-        if not f.is_file():
+        if not f.exists():
             problems.append(Problem(shown, None, "", "missing: a place folder needs a place.yaml"))
             continue
         part, lines = _read_yaml(f, problems)

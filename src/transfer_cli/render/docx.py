@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+from .safe_text import clean_tree
 from .docx_blocks import MUTED, Blocks, created, fixed_zip, setup
 from .view import MODE_COLOURS, STATUS_COLOURS, STATUS_SYMBOLS, build_view
 
@@ -16,7 +17,7 @@ from .view import MODE_COLOURS, STATUS_COLOURS, STATUS_SYMBOLS, build_view
 def render_docx(memo, source, target, view: dict | None = None) -> bytes:
     import docx
 
-    v = view or build_view(memo, source, target)
+    v = clean_tree(view or build_view(memo, source, target))  # XML cannot hold control characters
     doc = docx.Document()
     w = _Writer(doc, v)
     setup(doc, v)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .safe_text import md_cell, md_code, md_text, md_url
 from .view import build_view
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
-def _cell(value) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 @lru_cache(maxsize=1)
@@ -40,8 +36,10 @@ def environment():
     import jinja2
     env = view_environment()(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, autoescape=False,
-                             bytecode_cache=bytecode_cache())
-    env.filters["cell"] = _cell
+                             bytecode_cache=bytecode_cache(), finalize=md_text)  # case text is text
+    env.filters["cell"] = md_cell
+    env.filters["url"] = md_url
+    env.filters["code"] = md_code
     return env
 
 

@@ -1,4 +1,8 @@
-"""The terminal view: rich rendering for an analyst at a terminal (stdout only when a TTY)."""
+"""The terminal view: rich rendering for an analyst at a terminal (stdout only when a TTY).
+
+Consoles here have markup off: case text with `[link=...]` or `[bold]` in it is text, and rich's
+Text drops control characters, so neither styles nor escape sequences come from a place file.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import sys
 def print_markdown(text: str) -> None:
     from rich.console import Console
     from rich.markdown import Markdown
-    Console().print(Markdown(text))
+    Console(markup=False).print(Markdown(text))
 
 
 def print_memo(memo, source, target, console=None) -> None:
@@ -25,7 +29,7 @@ def print_memo(memo, source, target, console=None) -> None:
     from .view import SECTION_ORDER, build_view
     view = build_view(memo, source, target)
     text = render_markdown(memo, source, target, view=view)
-    con = console or Console()
+    con = console or Console(markup=False)
     chunks = re.split(r"(?m)^(?=## )", text)  # the title block, then one chunk per numbered section
     if len(chunks) != len(SECTION_ORDER) + 1:  # a template that no longer matches: plain rich Markdown
         con.print(Markdown(text))
@@ -69,9 +73,10 @@ def print_place(place) -> None:
     from ..places.conditions import fmt_number
     from ..places.schema import text
     lang = place.language
-    con = Console()
-    con.print(f"[bold]{place.id}[/bold]  {place.names.zh or ''} {place.names.en or ''}  "
-              f"({place.admin_level}, {text(place.parent, lang)}, {place.country}); role: {place.role}")
+    from rich.text import Text
+    con = Console(markup=False)
+    con.print(Text.assemble((place.id, "bold"), f"  {place.names.zh or ''} {place.names.en or ''}  "
+              f"({place.admin_level}, {text(place.parent, lang)}, {place.country}); role: {place.role}"))
     if place.aliases:
         con.print("aliases: " + ", ".join(place.aliases))
     if place.summary:
@@ -105,5 +110,5 @@ def print_library(entries: list[dict]) -> None:
     for e in entries:
         cells = [str(e.get(c) if e.get(c) is not None else "") for c in cols]
         table.add_row(*(cells[:-1] + [e.get("error", cells[-1])]))
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    Console(width=200 if not sys.stdout.isatty() else None, markup=False).print(table)
 

@@ -112,7 +112,7 @@ def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
     from pydantic import ValidationError
 
     from ..errors import InputError
-    from ..files import read_json
+    from ..inputs import read_json
     data = read_json(path, "check needs the memo's JSON form (transfer analyze SOURCE TARGET -o memo.json)")
     if not isinstance(data, dict) or data.get("kind") != "memo":
         kind = data.get("kind") if isinstance(data, dict) else None
