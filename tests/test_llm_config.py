@@ -185,8 +185,8 @@ def test_strict_schema_shapes(tmp_path):
     schema, strict = strict_schema(FitReply)
     assert strict and schema["additionalProperties"] is False and set(schema["required"]) == set(schema["properties"])
     assert "default" not in json.dumps(schema)
-    _, strict = strict_schema(LogicReply)  # a factor's free-form condition cannot go strict
-    assert strict is False
+    _, strict = strict_schema(LogicReply)  # a factor's condition is described, so it goes strict too
+    assert strict is True
     assert extract_json('Sure!\n```json\n{"a": 1}\n```\nDone.') == {"a": 1}
     assert extract_json('prefix {"a": {"b": 2}} trailing') == {"a": {"b": 2}}
     with pytest.raises(ValueError):

@@ -13,6 +13,7 @@ shows it redacted.
 from __future__ import annotations
 
 import os
+import re
 
 try:
     import tomllib
@@ -23,11 +24,13 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import config_dir
+from ..redact import register
 
 OPENAI_URL = "https://api.openai.com/v1"
 MODES = ("auto", "json_schema", "json_object", "tools", "text")
 PROFILE_KEYS = {"base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
-                "rpm", "tpm", "timeout", "retries", "temperature"}
+                "rpm", "tpm", "timeout", "deadline", "retries", "temperature"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -42,7 +45,8 @@ class Settings:
     max_output_tokens: int = 16_000
     rpm: float | None = None
     tpm: float | None = None
-    timeout: float = 300.0                # seconds per request
+    timeout: float = 300.0                # seconds of wall clock per attempt, however the server trickles
+    deadline: float = 900.0               # seconds for a request with all its retries
     retries: int = 4                      # transport retries per request (timeouts, 429, 5xx)
     retry_base: float = 1.0               # first backoff in seconds; doubles per attempt
     temperature: float | None = 0.0
@@ -146,7 +150,8 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
     for k, v in env.items():
         if v and not (provider and k in profile):
             put(k, v, "environment")
-    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("retry_base", "TRANSFER_RETRY_BASE")):
+    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("deadline", "TRANSFER_DEADLINE"),
+                      ("retry_base", "TRANSFER_RETRY_BASE")):
         put(name, _env_float(key), "environment")
     retries = _env_float("TRANSFER_RETRIES")
     put("retries", int(retries) if retries is not None else None, "environment")
@@ -158,9 +163,19 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
         raise InputError(f"unknown structured-output mode '{s.mode}'; choose one of: {', '.join(MODES)}")
     if s.prices is not None and not (isinstance(s.prices, dict) and set(s.prices) <= {"input", "output"}):
         raise InputError(f"{origin}: prices must be a table with input and output (USD per million tokens)")
+    if not isinstance(s.api_key_env, str) or not _ENV_NAME.fullmatch(s.api_key_env) or _looks_like_key(s.api_key_env):
+        register(str(s.api_key_env))
+        raise InputError(f"{origin if 'api_key_env' in profile else 'config'}: api_key_env must name an environment "
+                         "variable (such as OPENAI_API_KEY); its value looks like a key itself and is not shown")
     s.api_key = os.environ.get(s.api_key_env) or None
+    register(s.api_key)
     s.sources = src
     return s
+
+
+def _looks_like_key(name: str) -> bool:
+    """An environment variable's name is upper case by custom; a long mixed-case name with digits is a key."""
+    return len(name) >= 20 and any(c.islower() for c in name) and any(c.isdigit() for c in name)
 
 
 def model_configured(model: str | None = None, provider: str | None = None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..places.conditions import Reading, Status
 
@@ -42,6 +42,15 @@ class FigureRef(Model):
     cite: str  # the note carrying the figure
 
 
+def _condition(value: dict | None) -> dict | None:
+    """A condition kept as data must still parse in the condition language: a model's `{}` or an
+    edited file's unknown key is a validation error naming the field, not a crash in a later stage."""
+    if value is not None:
+        from ..places.logic import condition_adapter
+        condition_adapter().validate_python(value)
+    return value
+
+
 class AnalogSpec(Model):
     """One thing that can play an absent factor's role, and the role it plays."""
     industry: str | None = None
@@ -60,6 +69,8 @@ class FactorSpec(Model):
     cites: list[str] = Field(default_factory=list)
     verify: str | None = None
 
+    _cond = field_validator("condition")(lambda cls, v: _condition(v))
+
 
 class RiskSpec(Model):
     text: str
@@ -75,6 +86,8 @@ class BoundSpec(Model):
     cites: list[str] = Field(default_factory=list)
     done_if: dict | None = None
     done_text: str | None = None
+
+    _done = field_validator("done_if")(lambda cls, v: _condition(v))
 
 
 class AdoptionSpec(Model):

@@ -11,7 +11,6 @@ whatever findings remain — the memo's verification report lists them.
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 from ...llm import evidence as E
@@ -23,17 +22,11 @@ from ...places.conditions import Evaluation
 from ...llm.config import Settings, resolve
 from ...errors import InputError
 from ...llm.prompts import STAGE_PROMPTS, PromptSet, data_block
+from ...llm.schemas import schema_text
 from ...llm.replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, plan_from
 from .offline import OfflineEngine, find_analog
 
 OUTPUT_RESERVE = 16_000  # tokens kept free for the reply when no max_output_tokens is configured
-
-
-@lru_cache(maxsize=None)
-def _schema_text(reply_model) -> str:
-    # built once per reply model: pydantic takes ~8 ms per schema, a batch renders thousands of prompts
-    import json
-    return json.dumps(reply_model.model_json_schema(), ensure_ascii=False, separators=(",", ":"))
 
 
 class LLMEngine:
@@ -60,7 +53,8 @@ class LLMEngine:
 
     @property
     def endpoint(self) -> str:
-        return self.settings.endpoint
+        from ...redact import redact
+        return redact(self.settings.endpoint)  # the run record is written to a file
 
     @property
     def client(self):
@@ -103,8 +97,9 @@ class LLMEngine:
 
     def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
         from ...verify.report import check_artifact, format_findings
-        reply, convo = self.client.structured(messages, reply_model, stage)
-        artifact = build(reply)
+        # the artifact is assembled inside the client's validation loop: what assembling finds wrong
+        # (a reply the schema allowed but the data does not) is re-asked like a schema error
+        artifact, convo = self.client.structured(messages, reply_model, stage, accept=build)
         findings = check_artifact(artifact, places, logic=logic)
         if findings:
             self.notify(f"{stage}: the verifier found {len(findings)} problem(s); asking the model once more")
@@ -113,8 +108,7 @@ class LLMEngine:
                               + format_findings(findings)
                               + "\nCorrect them (cite only ids and fields present in the data; state only figures "
                                 "found in what you cite) and reply with the complete corrected JSON object only."}]
-            reply, _ = self.client.structured(convo, reply_model, stage)
-            artifact = build(reply)
+            artifact, _ = self.client.structured(convo, reply_model, stage, accept=build)
             findings = check_artifact(artifact, places, logic=logic)
             if findings:
                 self.notify(f"{stage}: {len(findings)} problem(s) remain; the memo's verification report lists them")
@@ -176,7 +170,7 @@ class LLMEngine:
         """The stage's messages, with notes selected by relevance when the whole data would not fit."""
         prompt = self.prompts.for_stage(stage, lang)
         self._used[stage] = prompt
-        schema = _schema_text(reply_model)
+        schema = schema_text(reply_model)
 
         def render(d):
             return prompt.render(data=data_block(E.dumps(d)), schema=schema, **variables)
