@@ -127,11 +127,35 @@ def per_target_responder(by_target: dict[str, dict], probe: dict | None = None) 
     return respond
 
 
+def for_request(stage: str | None, reply_data, body: dict):
+    """The part of a stage's reply that this request asks for, as a model would answer a planned request:
+    stage 1 reviews the draft mechanisms in the data (or adds none in the pass for new ones); fit and
+    actions answer for the mechanisms in the data."""
+    if not isinstance(reply_data, dict) or stage is None:
+        return reply_data
+    data = data_of(body) or {}
+    if stage == "extract" and "drafted" in data:
+        return {"new_mechanisms": []}
+    if stage == "extract" and isinstance(data.get("draft"), dict) and "negative_lessons" not in data["draft"]:
+        ids = {m.get("id") for m in data["draft"].get("mechanisms", [])}
+        return {"mechanisms": [m for m in reply_data.get("mechanisms", []) if m.get("id") in ids]}
+    ids = {m.get("id") for m in data.get("mechanisms", []) if isinstance(m, dict)}
+    if stage == "fit" and ids:
+        order = [m.get("mechanism_id") for m in reply_data["mechanisms"]]
+        # a part's warnings: the whole reply's, dealt out over the mechanisms in turn
+        mine = [c for k, c in enumerate(reply_data.get("not_to_copy", [])) if order and order[k % len(order)] in ids]
+        return {**reply_data, "mechanisms": [m for m in reply_data["mechanisms"] if m.get("mechanism_id") in ids],
+                "not_to_copy": mine if ids != set(order) else reply_data.get("not_to_copy", [])}
+    if stage == "actions" and ids:
+        return {**reply_data, "actions": [a for a in reply_data["actions"] if a.get("mechanism_id") in ids]}
+    return reply_data
+
+
 def artifact_responder(replies: dict[str, dict | str], probe: dict | None = None) -> Callable[[dict], dict]:
-    """Answer each stage with its JSON (dict or text), shaped for the request's mode."""
+    """Answer each stage with its JSON (dict or text), shaped for the request's mode and plan."""
     def respond(body: dict) -> dict:
         stage = stage_of(body)
-        data = replies.get(stage) if stage else (probe or {"ok": True})
+        data = for_request(stage, replies.get(stage), body) if stage else (probe or {"ok": True})
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         if not body.get("tools") and not body.get("response_format"):
             text = f"Here is the JSON you asked for.\n\n```json\n{text}\n```\n"

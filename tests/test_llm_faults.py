@@ -69,20 +69,20 @@ def test_a_server_refusing_the_schema_key_gets_bare_json_object(cli, env):
 
 def test_an_empty_condition_is_reasked_then_reported_in_one_line(cli, env):
     bad = replies(**SMALL)["extract"]
-    bad["mechanisms"][0]["support_factors"][0]["condition"] = {}
+    bad["mechanisms"][0]["edits"] = [{"path": "support_factors.0.condition", "value": "{}"}]
     with FakeServer(responder=artifact_responder(replies(**SMALL))) as server:
         server.script.append(json_reply(bad))
         r = run(cli, server, env)
         assert r.returncode == 0, r.stderr
         assert server.count == 4
         reask = server.chats[1].body["messages"][-1]["content"]
-        assert "support_factors.0.condition" in reask and "a condition needs one of" in reask
+        assert "support_factors.0.condition" in reask and "a condition needs one of" in reask, reask
         server.script += [json_reply(bad)] * 3
         r2 = run(cli, server, env, "--no-cache")
         assert r2.returncode == 1
         lines = r2.stderr.strip().splitlines()
         assert lines[-1].startswith("error: extract: no valid reply from m after 3 attempts: the reply does not "
-                                    "match the schema: mechanisms.0.support_factors.0.condition: a condition needs")
+                                    "match the schema: ValueError: M1 after edits: support_factors.0.condition")
         assert "Traceback" not in r2.stderr
 
 
@@ -144,8 +144,9 @@ def test_doctor_against_a_dead_endpoint_answers_fast(cli, env):
     t0 = time.monotonic()
     r = cli("doctor", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", env=env)
     assert r.returncode == 1
-    # four retries with the default backoff would take 15-30 s on each probe
-    assert time.monotonic() - t0 < 12, "a probe must not wait out retries against nothing"
+    # four retries with the default backoff take 7.5-15 s per probe, and said so ("retry 1/4"); the
+    # bound is loose for a loaded machine, the missing retry lines are the sharp check
+    assert time.monotonic() - t0 < 25, "a probe must not wait out retries against nothing"
     assert "cannot connect" in r.stdout and "structured call: skipped" in r.stdout
     assert "retry 1/" not in r.stdout + r.stderr
 

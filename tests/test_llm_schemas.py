@@ -45,8 +45,9 @@ def test_condition_and_done_if_are_the_condition_language():
 
 
 def test_a_condition_that_does_not_parse_is_a_validation_error():
-    from llm_helpers import replies
-    data = replies(source="alpha", target="beta", cases=str(__import__("conftest").SYNTHETIC))["extract"]
+    from llm_helpers import draft_of
+    from transfer_cli.llm.replies import to_reply
+    data = to_reply(draft_of("alpha", cases=str(__import__("conftest").SYNTHETIC)))
     R.LogicReply.model_validate(data)
     data["mechanisms"][0]["support_factors"][0]["condition"] = {}
     with pytest.raises(ValidationError) as e:
@@ -56,3 +57,21 @@ def test_a_condition_that_does_not_parse_is_a_validation_error():
     with pytest.raises(ValidationError) as e:
         R.LogicReply.model_validate(data)
     assert "nonsense" in str(e.value)
+
+
+def test_a_review_applies_edits_and_names_what_is_wrong():
+    from llm_helpers import draft_of
+    draft = draft_of("alpha", cases=str(__import__("conftest").SYNTHETIC)).mechanisms
+    m0, f0 = draft[0], draft[0].support_factors[0]
+    out = R.apply_review(draft, [R.MechanismReview(id=m0.id, edits=[
+        R.Edit(path=f"support_factors.{f0.id}.necessity", value='"helpful"'),
+        R.Edit(path="principle", value='"a new principle"')])])
+    assert out[0].support_factors[0].necessity == "helpful" and out[0].principle == "a new principle"
+    assert out[1:] == draft[1:]
+    for edit, said in ((R.Edit(path="support_factors.0.condition", value="{}"), "a condition needs one of"),
+                       (R.Edit(path="nope.x", value="1"), "no field 'nope'"),
+                       (R.Edit(path="principle", value="not json"), "not JSON text")):
+        with pytest.raises(ValueError, match=said):
+            R.apply_review(draft, [R.MechanismReview(id=m0.id, edits=[edit])])
+    with pytest.raises(ValueError, match="not a draft mechanism"):
+        R.apply_review(draft, [R.MechanismReview(id="M99", edits=[])])

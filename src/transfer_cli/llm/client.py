@@ -347,7 +347,7 @@ class ModelClient:
                 self.cache.remember_mode(self.s.endpoint, self.s.model, mode)
                 remembered = self._mode = _MODES[endpoint] = mode
             obj, problem, reask = self._judge(reply, model, accept)
-            if obj is not None:
+            if not problem:  # accepted (accept may build None: nothing to add)
                 return obj, convo + [{"role": "assistant", "content": reply.text}]
             problems.append(problem)
             if attempt == max_reasks:

@@ -41,8 +41,8 @@ class Settings:
     api_key_env: str = "OPENAI_API_KEY"
     mode: str = "auto"
     prices: dict | None = None            # USD per million tokens: {"input": x, "output": y}
-    context_window: int = 128_000
-    max_output_tokens: int = 16_000
+    context_window: int | None = None     # None: the model's known limits, else conservative ones (planner.py)
+    max_output_tokens: int | None = None
     rpm: float | None = None
     tpm: float | None = None
     timeout: float = 300.0                # seconds of wall clock per attempt, however the server trickles
@@ -153,6 +153,9 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
     for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("deadline", "TRANSFER_DEADLINE"),
                       ("retry_base", "TRANSFER_RETRY_BASE")):
         put(name, _env_float(key), "environment")
+    for name, key in (("context_window", "TRANSFER_CONTEXT_WINDOW"), ("max_output_tokens", "TRANSFER_MAX_OUTPUT")):
+        v = _env_float(key)
+        put(name, int(v) if v is not None else None, "environment")
     retries = _env_float("TRANSFER_RETRIES")
     put("retries", int(retries) if retries is not None else None, "environment")
     # flags
@@ -169,6 +172,16 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
                          "variable (such as OPENAI_API_KEY); its value looks like a key itself and is not shown")
     s.api_key = os.environ.get(s.api_key_env) or None
     register(s.api_key)
+    if s.context_window is None or s.max_output_tokens is None:
+        from .planner import limits
+        window, output = limits(s.model)
+        if s.context_window is None:
+            s.context_window, src["context_window"] = window, "model default"
+        if s.max_output_tokens is None:
+            s.max_output_tokens, src["max_output_tokens"] = min(output, s.context_window // 2), "model default"
+    if s.max_output_tokens >= s.context_window:
+        raise InputError(f"max_output_tokens ({s.max_output_tokens:,}) must be below context_window "
+                         f"({s.context_window:,})")
     s.sources = src
     return s
 
