@@ -42,6 +42,7 @@ class LLMEngine:
         if not self.settings.model:
             raise InputError("the llm engine needs a model: give --model, set TRANSFER_MODEL, or choose a --provider")
         self.prompts = PromptSet(prompts)
+        tokens.use_model(self.settings.model)
         self.no_cache = no_cache
         self.notify = notify or (lambda msg: print(msg, file=sys.stderr))
         self._client = None
