@@ -192,3 +192,14 @@ def test_strict_schema_shapes(tmp_path):
     with pytest.raises(ValueError):
         extract_json("no braces at all")
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_limits_of_the_wrong_type_are_one_line(cli, tmp_path):
+    env = llm_env(tmp_path)
+    del env["TRANSFER_CONTEXT_WINDOW"]
+    (tmp_path / "transfer.toml").write_text('[providers.p]\nmodel = "m"\ncontext_window = "8k"\n', encoding="utf-8")
+    r = cli("doctor", "--provider", "p", "--offline", env=env)
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "error: providers.p: context_window must be a whole number of tokens (at least 256), not '8k'")
+    r = cli("doctor", "--model", "m", "--offline", env=dict(env, TRANSFER_MAX_OUTPUT="200000"))
+    assert r.returncode == 2 and "must be below context_window" in r.stderr

@@ -172,6 +172,11 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
                          "variable (such as OPENAI_API_KEY); its value looks like a key itself and is not shown")
     s.api_key = os.environ.get(s.api_key_env) or None
     register(s.api_key)
+    for name in ("context_window", "max_output_tokens"):
+        v = getattr(s, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 256):
+            raise InputError(f"{src.get(name, 'config')}: {name} must be a whole number of tokens (at least 256), "
+                             f"not {v!r}")
     if s.context_window is None or s.max_output_tokens is None:
         from .planner import limits
         window, output = limits(s.model)
