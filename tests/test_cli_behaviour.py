@@ -116,7 +116,7 @@ def logic_file(tmp_path_factory):
     (lambda d: d["mechanisms"][0].update(what_is_transferred="vibes"),
      "mechanisms[0].what_is_transferred: unknown transfer object 'vibes'"),
     (lambda d: d["mechanisms"][0]["support_factors"][0].update(condition={"indicator": "gdpx", "op": ">=", "value": 1}),
-     "mechanisms.0.support_factors.0.condition.indicator: unknown indicator key 'gdpx'"),  # caught as the file is read
+     "mechanisms[0].support_factors[0].condition.indicator: unknown indicator key 'gdpx'"),
 ])
 def test_an_edited_logic_file_is_checked_before_stage_2(cli, tmp_path, logic_file, edit, message):
     data = json.loads(logic_file.read_text(encoding="utf-8"))

@@ -125,7 +125,7 @@ def test_prompt_override_is_used_and_recorded(cli, tmp_path):
         assert r.returncode == 0, r.stderr
         assert "谨慎的政策转移分析员" in server.chats[1].body["messages"][0]["content"]
     prompts = {p["id"]: p["version"] for p in json.loads((tmp_path / "memo.json").read_text())["run"]["prompts"]}
-    assert prompts == {"extract_logic.zh": "1", "check_fit.zh": "7", "draft_actions.zh": "1"}
+    assert prompts == {"extract_logic.zh": "2", "check_fit.zh": "7", "draft_actions.zh": "1"}
 
 
 def test_cache_stats_and_clear(cli, tmp_path):
@@ -186,10 +186,22 @@ def test_strict_schema_shapes(tmp_path):
     schema, strict = strict_schema(FitReply)
     assert strict and schema["additionalProperties"] is False and set(schema["required"]) == set(schema["properties"])
     assert "default" not in json.dumps(schema)
-    _, strict = strict_schema(LogicReply)  # a factor's free-form condition cannot go strict
-    assert strict is False
+    _, strict = strict_schema(LogicReply)  # a factor's condition is described, so it goes strict too
+    assert strict is True
     assert extract_json('Sure!\n```json\n{"a": 1}\n```\nDone.') == {"a": 1}
     assert extract_json('prefix {"a": {"b": 2}} trailing') == {"a": {"b": 2}}
     with pytest.raises(ValueError):
         extract_json("no braces at all")
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_limits_of_the_wrong_type_are_one_line(cli, tmp_path):
+    env = llm_env(tmp_path)
+    del env["TRANSFER_CONTEXT_WINDOW"]
+    (tmp_path / "transfer.toml").write_text('[providers.p]\nmodel = "m"\ncontext_window = "8k"\n', encoding="utf-8")
+    r = cli("doctor", "--provider", "p", "--offline", env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.strip().endswith("transfer.toml: providers.p: context_window: must be a whole number, not '8k'")
+    (tmp_path / "transfer.toml").write_text('[providers.p]\nmodel = "m"\n', encoding="utf-8")
+    r = cli("doctor", "--model", "m", "--offline", env=dict(env, TRANSFER_MAX_OUTPUT="200000"))
+    assert r.returncode == 2 and "must be below context_window" in r.stderr

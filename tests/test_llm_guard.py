@@ -21,30 +21,29 @@ def _data_notes(messages) -> list[str]:
     return [n["cite"] for n in json.loads(block)["notes"]]
 
 
-def test_guard_keeps_the_cited_notes_first_and_says_so():
+def test_guard_keeps_the_cited_notes_first_per_request():
     liling = Library([]).load("liling").place
-    said = []
-    full = LLMEngine(Settings(model="m", context_window=10**7), notify=said.append).extract_messages(liling, "zh")
-    assert len(_data_notes(full)) == len(liling.notes) and not said
-    without_notes = tokens.count_messages(
-        LLMEngine(Settings(model="m", context_window=10**7)).extract_messages(
-            liling.model_copy(update={"notes": []}), "zh"))
-    budget = 6000  # room for a fraction of the 170-odd notes
-    eng = LLMEngine(Settings(model="m", max_output_tokens=1000, context_window=without_notes + budget + 1000),
-                    notify=said.append)
-    kept = _data_notes(eng.extract_messages(liling, "zh"))
-    assert 0 < len(kept) < len(liling.notes)
-    assert re.search(rf"kept {len(kept)} of {len(liling.notes)} notes, chosen by relevance", said[0])
-    cited = {f"liling/{n}" for m in liling.mechanisms
-             for n in [*m.evidence, *(x for f in m.support_factors for x in f.notes)]}
+    whole = LLMEngine(Settings(model="m", context_window=10**7, max_output_tokens=16_000)).plan_extract(liling, "zh")
+    assert len(whole) == 1 and len(_data_notes(whole[0].messages)) == len(liling.notes) and not whole[0].kept
+    eng = LLMEngine(Settings(model="m", max_output_tokens=2000, context_window=10_000))
+    plans = eng.plan_extract(liling, "zh")
+    assert len(plans) > 2 and plans[-1].covers == ["new"] and all(p.fits(eng.budget) for p in plans)
     order = [f"liling/{n.id}" for n in liling.notes]
-    assert kept == [c for c in order if c in kept]  # the original order is kept
-    # cited notes go first: an uncited note is only kept where it fits in space no cited note could use
     items = {n["cite"]: n for n in E.note_items(liling)}
     size = {c: tokens.count(E.dumps(n)) for c, n in items.items()}
-    dropped_cited = [c for c in cited if c not in kept]
-    assert cited & set(kept) and dropped_cited
-    assert all(size[c] < min(size[d] for d in dropped_cited) for c in kept if c not in cited)
+    by_id = {m.id: m for m in liling.mechanisms}
+    for p in plans[:-1]:
+        kept = _data_notes(p.messages)
+        assert 0 < len(kept) < len(liling.notes) and re.fullmatch(rf"kept {len(kept)} of {len(liling.notes)} notes", p.kept)
+        assert kept == [c for c in order if c in kept]  # the original order is kept
+        # this request's mechanisms' cited notes go first: an uncited note is only kept where it fits in
+        # space no cited note could use
+        cited = {f"liling/{n}" for mid in p.covers for n in [*by_id[mid].evidence,
+                                                              *(x for f in by_id[mid].support_factors for x in f.notes)]}
+        dropped = [c for c in cited if c not in kept]
+        assert cited & set(kept)
+        if dropped:
+            assert all(size[c] < min(size[d] for d in dropped) for c in kept if c not in cited)
 
 
 def test_select_notes_round_robins_across_mechanisms():
@@ -58,8 +57,10 @@ def test_select_notes_round_robins_across_mechanisms():
 
 
 def test_a_prompt_that_cannot_fit_is_a_clear_error():
-    alpha_lib = Library([])
-    liling = alpha_lib.load("liling").place
+    liling = Library([]).load("liling").place
     eng = LLMEngine(Settings(model="m", max_output_tokens=1000, context_window=4000))
-    with pytest.raises(InputError, match=r"extract: the prompt needs ~[\d,]+ tokens, over the budget of 3,000"):
-        eng.extract_messages(liling, "zh")
+    assert not all(p.fits(eng.budget) for p in eng.plan_extract(liling, "zh"))
+    with pytest.raises(InputError, match=r"extract: request 1 of \d+ needs ~[\d,]+ tokens in and ~[\d,]+ out, over the "
+                                         r"budget of 2,756 in / 1,000 out"):
+        eng.extract(liling, "zh")
+    assert eng._client is None  # nothing was sent

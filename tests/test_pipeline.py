@@ -128,7 +128,7 @@ def test_bad_logic_file_is_a_one_line_error(tmp_path):
     (tmp_path / "logic.json").write_text('{"kind": "case_logic", "source": "alpha", "lang": "zh", "mechanisms": [{}]}')
     r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--logic", "logic.json", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.splitlines()[-1].startswith("error: logic.json: mechanisms.0.")
+    assert r.stderr.splitlines()[-1].startswith("error: logic.json: mechanisms[0].")
     (tmp_path / "bad.json").write_text("{not json")
     r = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--logic", "bad.json", cwd=tmp_path)
     assert r.returncode == 2 and "bad.json:1: not valid JSON" in r.stderr

@@ -425,6 +425,8 @@ app.command("logs")(fails_cleanly(logs))
 
 
 def main():
+    from .redact import install
+    install()  # the one choke point: nothing printed carries a key, whichever path printed it
     app()
 
 

@@ -19,3 +19,23 @@ class InputError(TransferError):
 
 class CaseError(InputError):
     """One or more problems in a place file, each naming file, line and field."""
+
+
+def field_path(loc) -> str:
+    """A pydantic error location as a file's field path (`mechanisms[0].support_factors[1].kind`).
+
+    Union-member labels pydantic puts in a location (IndicatorCond, function-after[...]) are not
+    fields a user can find in the file: they are left out (field names are lower-case)."""
+    out = ""
+    for p in loc:
+        if isinstance(p, str) and (p[:1].isupper() or "[" in p):
+            continue
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def validation_problems(prefix: str, error, sep: str = ": ") -> list[str]:
+    """One line per problem of a pydantic ValidationError: `prefix: field: message` (sep "." when
+    the prefix is itself a field path the location continues)."""
+    return [f"{prefix}{sep}{field_path(err['loc']) or 'the file'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in error.errors()]

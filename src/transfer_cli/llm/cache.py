@@ -37,6 +37,8 @@ def request_key(endpoint: str, model: str, request: dict) -> str:
 
 class Cache(Store):
     SCHEMA = _SCHEMA
+    PROBE = "SELECT key, reply FROM responses LIMIT 1"
+    LABEL = "response cache"
 
     def __init__(self, path: Path | None = None, enabled: bool = True):
         super().__init__(path or db_path())
@@ -50,7 +52,11 @@ class Cache(Store):
         if row is None:
             return None
         self._run("UPDATE responses SET hits=hits+1 WHERE key=?", (key,))
-        return json.loads(row[0])
+        try:
+            hit = json.loads(row[0])
+        except ValueError:  # a damaged entry is a miss
+            return None
+        return hit if isinstance(hit, dict) and "text" in hit else None
 
     def put(self, key: str, endpoint: str, model: str, reply: dict) -> None:
         if not self.enabled:
@@ -70,11 +76,10 @@ class Cache(Store):
     def stats(self) -> dict:
         if not self.path.exists():
             return {"path": str(self.path), "entries": 0, "bytes": 0, "hits": 0, "models": {}, "modes": {}}
-        db = self._db()
-        n, hits, first, last = db.execute("SELECT COUNT(*), COALESCE(SUM(hits),0), MIN(created), MAX(created) "
+        n, hits, first, last = self._run("SELECT COUNT(*), COALESCE(SUM(hits),0), MIN(created), MAX(created) "
                                           "FROM responses").fetchone()
-        models = dict(db.execute("SELECT endpoint || ' ' || model, COUNT(*) FROM responses GROUP BY 1").fetchall())
-        modes = {f"{e} {m}": mode for e, m, mode in db.execute("SELECT endpoint, model, mode FROM modes")}
+        models = dict(self._run("SELECT endpoint || ' ' || model, COUNT(*) FROM responses GROUP BY 1").fetchall())
+        modes = {f"{e} {m}": mode for e, m, mode in self._run("SELECT endpoint, model, mode FROM modes")}
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return {"path": str(self.path), "entries": n, "bytes": size, "hits": hits, "oldest": first, "newest": last,
                 "models": models, "modes": modes}
@@ -82,9 +87,8 @@ class Cache(Store):
     def clear(self) -> int:
         if not self.path.exists():
             return 0
-        db = self._db()
-        n = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-        db.execute("DELETE FROM responses")
-        db.execute("DELETE FROM modes")
-        db.execute("VACUUM")
+        n = self._run("SELECT COUNT(*) FROM responses").fetchone()[0]
+        self._run("DELETE FROM responses")
+        self._run("DELETE FROM modes")
+        self._run("VACUUM")
         return n

@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Callable
 
 from pydantic import BaseModel, ValidationError
@@ -27,19 +26,53 @@ from pydantic import BaseModel, ValidationError
 from . import runlog, tokens
 from .cache import Cache, request_key
 from .config import Settings
+from .schemas import strict_schema
 from ..errors import InputError, TransferError
+from ..redact import redact
 
 LADDER = ("json_schema", "json_object", "text")
 MAX_REASKS = 2
 MAX_RETRY_AFTER = 120.0
 _THINK = re.compile(r"<think>.*?</think>", re.S)
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.S)
-# 400s that are about the prompt's size, not the structured-output mode: never a reason to step down
-_NOT_MODE = re.compile(r"context|too long|maximum.*tokens|max_tokens|token limit", re.I)
+# A rejection of the structured-output request, recognised by its body whatever the status (llama.cpp's
+# Python server answers json_schema with a 500 "Input should be 'text' or 'json_object'"; OpenAI's
+# "Invalid schema for response_format ...: In context=(...)" is a 400; DeepSeek's "unavailable" a 400 or 422)
+_MODE_ERROR = re.compile(r"response_format|json_schema|json_object|input should be 'text'|invalid schema|"
+                         r"structured output|unavailable now", re.I)
+# 400s about the prompt's size, not the mode: never a reason to step down
+_NOT_MODE = re.compile(r"context (?:length|window|size)|context_length|maximum context|exceed_context|too long|"
+                       r"maximum .*tokens|max_tokens|token limit", re.I)
 
 
 class ModeRejected(Exception):
     pass
+
+
+class _Overdue(Exception):
+    pass
+
+
+def _within(call: Callable[[], object], seconds: float):
+    """call() on a daemon thread, given up after `seconds` of wall clock. The SDK's timeouts bound
+    each read, not the whole reply; an abandoned call ends with its connection, holding nothing."""
+    box: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as e:  # handed to the caller's thread as is
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="model-request").start()
+    if not done.wait(seconds):
+        raise _Overdue()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 @dataclass
@@ -49,47 +82,6 @@ class Reply:
     refusal: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
-
-
-@lru_cache(maxsize=None)
-def strict_schema(model: type[BaseModel]) -> tuple[dict, bool]:
-    """The model's JSON schema shaped for strict mode, and whether strict mode can carry it.
-
-    Strict mode wants every property required and no additional properties; free-form objects
-    (a factor's condition) cannot be expressed, so such a schema goes out non-strict.
-    Cached per model (pydantic takes ~8 ms to build it; a batch asks thousands of times): callers
-    only read it.
-    """
-    schema = model.model_json_schema()
-    ok = True
-
-    def walk(node):
-        nonlocal ok
-        if isinstance(node, dict):
-            node.pop("default", None)
-            node.pop("title", None)
-            if "const" in node:
-                node["enum"] = [node.pop("const")]
-            if node.get("type") == "object" or "properties" in node:
-                if "properties" in node:
-                    node["required"] = list(node["properties"])
-                    node["additionalProperties"] = False
-                elif node.get("additionalProperties", True) is not False:
-                    ok = False
-            for v in list(node.values()):
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(schema)
-    return schema, ok
-
-
-def redact(text: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _retry_after(headers) -> float | None:
@@ -185,11 +177,13 @@ class ModelClient:
             raise InputError("no model configured: give --model, set TRANSFER_MODEL, or choose a --provider")
         self.s = settings
         self.cache = cache or Cache()
-        self.notify = notify or (lambda msg: print(msg, file=sys.stderr))
+        say = notify or (lambda msg: print(msg, file=sys.stderr))
+        self.notify = lambda msg: say(redact(msg))
         self.usage = {"requests": 0, "cached": 0, "tokens_in": 0, "tokens_out": 0,
                       "cost": 0.0 if settings.prices else None}
         self._sdk = None
         self._mode: str | None = None  # the endpoint's structured-output mode, once read or learnt
+        self._schema_in_json = True  # json_object requests carry the schema until a server refuses the key
 
     # ---- transport ---------------------------------------------------------------------------
     def sdk(self):
@@ -200,22 +194,28 @@ class ModelClient:
         return self._sdk
 
     def fail(self, message: str, cls=TransferError):
-        return cls(redact(message, self.s.api_key))
+        return cls(redact(message))
 
-    def _send(self, call: Callable[[], object]):
+    def _send(self, call: Callable[[], object], mode: str = "text"):
+        """`call` with bounded retries; each attempt ends by `timeout` seconds of wall clock (a server
+        trickling bytes cannot extend it), and the whole request by `deadline`."""
         import openai
         attempts = self.s.retries + 1
+        end = time.monotonic() + self.s.deadline
         for attempt in range(attempts):
             wait = None
             self.usage["requests"] += 1
+            budget = min(self.s.timeout, max(0.0, end - time.monotonic()))
             try:
-                return call()
-            except openai.APITimeoutError:
-                why = f"no reply within {self.s.timeout:g}s"
+                return _within(call, budget)
+            except (openai.APITimeoutError, _Overdue):
+                why = f"no reply within {budget:g}s"
             except openai.APIConnectionError as e:
                 why = f"cannot connect ({type(e.__cause__ or e).__name__})"
             except openai.APIStatusError as e:
                 code = e.status_code
+                if mode != "text" and _MODE_ERROR.search(_server_message(e)):
+                    raise  # a rejected response_format is no fault to wait out, whatever its status
                 if code == 429 or code >= 500 or code in (408, 409):
                     why = f"HTTP {code}" + (" (rate limited)" if code == 429 else "")
                     wait = _retry_after(e.response.headers)
@@ -224,18 +224,20 @@ class ModelClient:
                                         "try again later")
                 else:
                     raise
-            if attempt == attempts - 1:
-                raise self.fail(f"{self.s.endpoint}: {why}; gave up after {attempts} attempts")
             if wait is None:  # exponential backoff with jitter, capped at a minute
                 wait = min(self.s.retry_base * 2 ** attempt, 60.0) * random.uniform(0.5, 1.0)
+            if attempt == attempts - 1 or time.monotonic() + wait >= end:
+                tried = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                limit = "" if attempt == attempts - 1 else f" (the request's deadline is {self.s.deadline:g}s)"
+                raise self.fail(f"{self.s.endpoint}: {why}; gave up after {tried}{limit}")
             self.notify(f"{self.s.endpoint}: {why}; retry {attempt + 1}/{attempts - 1} in {wait:.1f}s")
             time.sleep(wait)
-        raise AssertionError("unreachable")
+        raise self.fail(f"{self.s.endpoint}: no attempt made (retries = {self.s.retries})")
 
     def _status_error(self, e, mode: str):
         """A non-retryable HTTP error: a mode rejection (auto steps down), bad input, or failed work."""
         code, msg = e.status_code, _server_message(e)
-        if code in (400, 422) and mode != "text" and not _NOT_MODE.search(msg):
+        if mode != "text" and (_MODE_ERROR.search(msg) or (code in (400, 422) and not _NOT_MODE.search(msg))):
             return ModeRejected(f"HTTP {code}: {msg}")
         if code in (401, 403):
             return self.fail(f"{self.s.endpoint}: the server rejected the API key (HTTP {code}); "
@@ -256,7 +258,9 @@ class ModelClient:
             req["response_format"] = {"type": "json_schema",
                                       "json_schema": {"name": name, "schema": schema, "strict": strict}}
         elif mode == "json_object":
-            req["response_format"] = {"type": "json_object"}
+            # llama.cpp's servers decode under a grammar built from `schema` here; where the extra key
+            # is refused, the client steps to a bare json_object once (the schema stays in the prompt)
+            req["response_format"] = {"type": "json_object", **({"schema": schema} if self._schema_in_json else {})}
         elif mode == "tools":
             req["tools"] = [{"type": "function", "function": {"name": name, "parameters": schema,
                                                               "description": f"Return the {name} artifact."}}]
@@ -277,7 +281,7 @@ class ModelClient:
             # the SDK's plain POST: create() would first walk and copy the whole request (~100 KB of
             # messages and schema) to re-type it, ~1 ms of CPU per request that a batch's workers
             # queue for; the reply is parsed into the same ChatCompletion
-            resp = self._send(lambda: self.sdk().post("/chat/completions", body=body, cast_to=ChatCompletion))
+            resp = self._send(lambda: self.sdk().post("/chat/completions", body=body, cast_to=ChatCompletion), mode)
         except openai.APIStatusError as e:
             raise self._status_error(e, mode) from None
         if not getattr(resp, "choices", None):
@@ -302,8 +306,9 @@ class ModelClient:
 
     # ---- a validated artifact ----------------------------------------------------------------
     def structured(self, messages: list[dict], model: type[BaseModel], what: str,
-                   max_reasks: int = MAX_REASKS) -> tuple[BaseModel, list[dict]]:
-        """The reply as `model`, re-asking with the errors up to `max_reasks` times.
+                   max_reasks: int = MAX_REASKS, accept: Callable | None = None) -> tuple[object, list[dict]]:
+        """The reply as `model` (or as accept(reply), whose ValueError counts as a validation
+        failure), re-asking with the errors up to `max_reasks` times.
 
         Returns the object and the conversation ending in the accepted reply (for a caller's
         own follow-up). `what` names the stage in messages.
@@ -327,6 +332,11 @@ class ModelClient:
                     reply = runlog.logged(self, self.request(convo, mode, name, schema, strict), mode)
                     break
                 except ModeRejected as e:
+                    if mode == "json_object" and self._schema_in_json and "schema" in str(e).lower():
+                        self._schema_in_json = False
+                        self.notify(f"{self.s.endpoint}: json_object with a schema not accepted ({e}); "
+                                    "sending json_object without it")
+                        continue
                     if not auto or mode == LADDER[-1]:
                         raise self.fail(f"{self.s.endpoint}: the server rejected structured-output mode "
                                         f"'{mode}': {e}")
@@ -336,8 +346,8 @@ class ModelClient:
             if auto and mode != remembered:  # a write per request would serialise a batch's workers on SQLite
                 self.cache.remember_mode(self.s.endpoint, self.s.model, mode)
                 remembered = self._mode = _MODES[endpoint] = mode
-            obj, problem, reask = self._judge(reply, model, mode)
-            if obj is not None:
+            obj, problem, reask = self._judge(reply, model, accept)
+            if not problem:  # accepted (accept may build None: nothing to add)
                 return obj, convo + [{"role": "assistant", "content": reply.text}]
             problems.append(problem)
             if attempt == max_reasks:
@@ -346,11 +356,11 @@ class ModelClient:
             if reply.text and reply.finish_reason != "length":
                 convo = convo + [{"role": "assistant", "content": reply.text}]
             convo = convo + [{"role": "user", "content": reask}]
-        last = problems[-1].splitlines()
-        raise self.fail(f"{what}: no valid reply from {self.s.model} after {max_reasks + 1} attempts: "
-                        + "; ".join(last[:3]) + (" ..." if len(last) > 3 else ""))
+        head, *details = problems[-1].splitlines()
+        said = head.rstrip(":") + (": " + "; ".join(details[:3]) + (" ..." if len(details) > 3 else "") if details else "")
+        raise self.fail(f"{what}: no valid reply from {self.s.model} after {max_reasks + 1} attempts: {said}")
 
-    def _judge(self, reply: Reply, model: type[BaseModel], mode: str) -> tuple[BaseModel | None, str, str]:
+    def _judge(self, reply: Reply, model: type[BaseModel], accept) -> tuple[object, str, str]:
         """(object, None, None) or (None, problem for the user, re-ask message for the model)."""
         if reply.refusal:
             raise self.fail(f"the model refused: {reply.refusal}")
@@ -372,14 +382,21 @@ class ModelClient:
             return None, "the reply was empty", "Your reply was empty. Reply with the JSON object only."
         try:
             data = extract_json(text)
+        except RecursionError:
+            return None, "the reply is nested too deeply", "Reply with a flat JSON object matching the schema."
         except ValueError as e:
             return None, f"the reply is not JSON ({e})", \
                 f"Your reply was not valid JSON ({e}). Reply with one JSON object only, no prose, no code fences."
         try:
-            return model.model_validate(data), "", ""
+            obj = model.model_validate(data)
+            return (accept(obj) if accept else obj), "", ""
         except ValidationError as e:
             lines = _validation_lines(e)
-            return None, "the reply does not match the schema:\n" + "\n".join(lines), \
+        except (ValueError, TypeError, KeyError) as e:  # what assembling the artifact found
+            lines = [f"{type(e).__name__}: {e}"[:300]]
+        except RecursionError:
+            lines = ["the JSON is nested too deeply"]
+        return None, "the reply does not match the schema:\n" + "\n".join(lines), \
                 ("Your JSON does not match the schema. Fix these errors and reply with the complete corrected "
                  "JSON object only:\n" + "\n".join(f"- {x}" for x in lines))
 

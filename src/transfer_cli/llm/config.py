@@ -13,6 +13,7 @@ shows it redacted.
 from __future__ import annotations
 
 import os
+import re
 
 try:
     import tomllib
@@ -23,16 +24,18 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import config_dir
+from ..redact import register
 
 OPENAI_URL = "https://api.openai.com/v1"
 MODES = ("auto", "json_schema", "json_object", "tools", "text")
 PROFILE_KEYS = {"base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
-                "rpm", "tpm", "timeout", "retries", "temperature"}
+                "rpm", "tpm", "timeout", "deadline", "retries", "temperature"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # what each setting must be: (type, lowest, highest); a number out of range would fail deep inside a run
 _TEXT = (str, None, None)
 VALUE_RULES = {"base_url": _TEXT, "model": _TEXT, "api_key_env": _TEXT, "mode": _TEXT, "provider": _TEXT,
-               "context_window": (int, 1, None), "max_output_tokens": (int, 1, None), "rpm": (float, 1e-9, None),
-               "tpm": (float, 1e-9, None), "timeout": (float, 1e-3, None), "retries": (int, 0, 100),
+               "context_window": (int, 256, None), "max_output_tokens": (int, 256, None), "rpm": (float, 1e-9, None),
+               "tpm": (float, 1e-9, None), "timeout": (float, 1e-3, None), "deadline": (float, 1e-3, None), "retries": (int, 0, 100),
                "retry_base": (float, 0, 3600), "temperature": (float, 0, 2)}
 
 
@@ -69,11 +72,12 @@ class Settings:
     api_key_env: str = "OPENAI_API_KEY"
     mode: str = "auto"
     prices: dict | None = None            # USD per million tokens: {"input": x, "output": y}
-    context_window: int = 128_000
-    max_output_tokens: int = 16_000
+    context_window: int | None = None     # None: the model's known limits, else conservative ones (planner.py)
+    max_output_tokens: int | None = None
     rpm: float | None = None
     tpm: float | None = None
-    timeout: float = 300.0                # seconds per request
+    timeout: float = 300.0                # seconds of wall clock per attempt, however the server trickles
+    deadline: float = 900.0               # seconds for a request with all its retries
     retries: int = 4                      # transport retries per request (timeouts, 429, 5xx)
     retry_base: float = 1.0               # first backoff in seconds; doubles per attempt
     temperature: float | None = 0.0
@@ -193,20 +197,47 @@ def resolve(model: str | None = None, base_url: str | None = None, provider: str
     for k, v in env.items():
         if v and not (provider and k in profile):
             put(k, v, "environment")
-    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("retry_base", "TRANSFER_RETRY_BASE"), ("retries", "TRANSFER_RETRIES")):
+    for name, key in (("timeout", "TRANSFER_TIMEOUT"), ("deadline", "TRANSFER_DEADLINE"),
+                      ("retry_base", "TRANSFER_RETRY_BASE"), ("retries", "TRANSFER_RETRIES"),
+                      ("context_window", "TRANSFER_CONTEXT_WINDOW"), ("max_output_tokens", "TRANSFER_MAX_OUTPUT")):
         value = _env_float(key)
         if value is not None:
             check_value(key, name, value)
-            put(name, int(value) if name == "retries" else value, "environment")
+            put(name, int(value) if VALUE_RULES[name][0] is int else value, "environment")
     # flags
     put("model", model, "flag")
     put("base_url", base_url, "flag")
     put("mode", mode, "flag")
     if s.mode not in MODES:
         raise InputError(f"unknown structured-output mode '{s.mode}'; choose one of: {', '.join(MODES)}")
+    if not isinstance(s.api_key_env, str) or not _ENV_NAME.fullmatch(s.api_key_env) or _looks_like_key(s.api_key_env):
+        register(str(s.api_key_env))
+        raise InputError(f"{origin if 'api_key_env' in profile else 'config'}: api_key_env must name an environment "
+                         "variable (such as OPENAI_API_KEY); its value looks like a key itself and is not shown")
     s.api_key = os.environ.get(s.api_key_env) or None
+    register(s.api_key)
+    for name in ("context_window", "max_output_tokens"):
+        v = getattr(s, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 256):
+            raise InputError(f"{src.get(name, 'config')}: {name} must be a whole number of tokens (at least 256), "
+                             f"not {v!r}")
+    if s.context_window is None or s.max_output_tokens is None:
+        from .planner import limits
+        window, output = limits(s.model)
+        if s.context_window is None:
+            s.context_window, src["context_window"] = window, "model default"
+        if s.max_output_tokens is None:
+            s.max_output_tokens, src["max_output_tokens"] = min(output, s.context_window // 2), "model default"
+    if s.max_output_tokens >= s.context_window:
+        raise InputError(f"max_output_tokens ({s.max_output_tokens:,}) must be below context_window "
+                         f"({s.context_window:,})")
     s.sources = src
     return s
+
+
+def _looks_like_key(name: str) -> bool:
+    """An environment variable's name is upper case by custom; a long mixed-case name with digits is a key."""
+    return len(name) >= 20 and any(c.islower() for c in name) and any(c.isdigit() for c in name)
 
 
 def model_configured(model: str | None = None, provider: str | None = None) -> bool:

@@ -30,10 +30,13 @@ def config_lines(s: Settings) -> list[str]:
 
 def probe(s: Settings, no_cache: bool = True) -> tuple[list[str], bool]:
     """(report lines, all good). Never raises for a failing endpoint: that is what it reports."""
+    from dataclasses import replace
+
     from .cache import Cache
     from .client import ModelClient
     lines, ok = [], True
-    client = ModelClient(s, Cache(enabled=not no_cache), notify=lambda m: lines.append(f"  {m}"))
+    # a probe reports, it does not wait out a dead endpoint: one attempt each, no backoff
+    client = ModelClient(replace(s, retries=0), Cache(enabled=not no_cache), notify=lambda m: lines.append(f"  {m}"))
     try:
         models = client.list_models()
         listed = s.model in models
@@ -41,6 +44,9 @@ def probe(s: Settings, no_cache: bool = True) -> tuple[list[str], bool]:
                      + ("" if listed else f"; '{s.model}' is not among them: " + ", ".join(models[:8])))
     except TransferError as e:
         lines.append(f"GET /models: failed: {e}")
+        if "cannot connect" in str(e):
+            lines.append("structured call: skipped: nothing answers at that address")
+            return lines, False
         ok = False
     messages = [{"role": "system", "content": "Reply with a JSON object matching {\"ok\": true}."},
                 {"role": "user", "content": "Health check: reply in JSON."}]

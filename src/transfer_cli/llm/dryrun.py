@@ -7,11 +7,9 @@ The stand-in replies also give the output-token estimate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from . import tokens
-from .replies import to_reply
 from ..pipeline.facts import context_rows, evaluate_conditions, scale_differences
 
 
@@ -19,42 +17,49 @@ from ..pipeline.facts import context_rows, evaluate_conditions, scale_difference
 class StagePreview:
     stage: str
     prompt: str
-    messages: list[dict] | None
-    tokens_in: int | None
-    tokens_out: int | None   # estimated from the stand-in reply
+    requests: list | None      # planner.Planned, one per request
     note: str = ""
+
+    @property
+    def tokens_in(self) -> int | None:
+        return None if self.requests is None else sum(r.tokens_in for r in self.requests)
+
+    @property
+    def tokens_out(self) -> int | None:  # the planner's estimate of the replies
+        return None if self.requests is None else sum(r.tokens_out for r in self.requests)
 
 
 def preview(engine, source, target, lang: str, logic=None) -> list[StagePreview]:
     """engine: an LLMEngine; source/target: Places (target None for `extract`)."""
     from ..pipeline.engines.offline import OfflineEngine
+    from .planner import request_tokens
+    from .schemas import schema_text
     offline = OfflineEngine()
     out: list[StagePreview] = []
 
-    def add(stage, messages, standin, note=""):
+    def add(stage, plans, note=""):
         p = engine.prompts.for_stage(stage, lang)
-        t_out = tokens.count(json.dumps(to_reply(standin), ensure_ascii=False)) if standin is not None else None
-        out.append(StagePreview(stage, f"{p.id}.{p.lang} v{p.version} sha256:{p.sha256[:12]}", messages,
-                                tokens.count_messages(messages) if messages else None, t_out, note))
+        for r in plans:  # exact counts for the report (planning may stop at a byte bound)
+            r.tokens_in = request_tokens(r.messages, schema_text(r.reply_model))
+        out.append(StagePreview(stage, f"{p.id}.{p.lang} v{p.version} sha256:{p.sha256[:12]}", plans, note))
 
     standin_logic = logic
     if logic is None:
         standin_logic = offline.extract(source, lang) if source.mechanisms else None
-        add("extract", engine.extract_messages(source, lang), standin_logic)
+        add("extract", engine.plan_extract(source, lang))
     if target is None:
         return out
     if standin_logic is None:
         for stage in ("fit", "actions"):
-            out.append(StagePreview(stage, "", None, None, None,
-                                    "needs stage 1's answer: this source has no authored mechanisms to stand in"))
+            out.append(StagePreview(stage, "", None, "needs stage 1's answer: this source has no authored mechanisms "
+                                                     "to stand in"))
         return out
     evaluations = evaluate_conditions(standin_logic, target)
     context, scale = context_rows(source, target, lang), scale_differences(source, target, lang)
     fit = offline.fit(standin_logic, source, target, lang, evaluations, context, scale)
     note = "rendered on stand-in artifacts (--logic file or the offline engine's)"
-    add("fit", engine.fit_messages(standin_logic, source, target, lang, evaluations, context, scale), fit, note)
-    plan = offline.actions(standin_logic, fit, source, target, lang)
-    add("actions", engine.actions_messages(standin_logic, fit, source, target, lang), plan, note)
+    add("fit", engine.plan_fit(standin_logic, source, target, lang, evaluations, context, scale), note)
+    add("actions", engine.plan_actions(standin_logic, fit, source, target, lang), note)
     return out
 
 
@@ -64,28 +69,44 @@ def render_text(previews: list[StagePreview]) -> str:
         parts.append(f"===== stage {p.stage}: {p.prompt or '(not rendered)'} =====")
         if p.note:
             parts.append(f"({p.note})")
-        for m in p.messages or []:
-            parts.append(f"----- {m['role']} -----\n{m['content'].rstrip()}")
+        for i, r in enumerate(p.requests or []):
+            if len(p.requests) > 1:
+                parts.append(f"===== request {i + 1}/{len(p.requests)}: {', '.join(r.covers)} =====")
+            for m in r.messages:
+                parts.append(f"----- {m['role']} -----\n{m['content'].rstrip()}")
         parts.append("")
     return "\n".join(parts)
 
 
 def summary_lines(previews: list[StagePreview], settings) -> list[str]:
+    from .planner import budget
+    b = budget(settings)
     label = tokens.tokenizer_label(settings.model)
-    lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}"]
-    total_in = total_out = 0
+    lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}",
+             f"limits: context window {b.window:,}, output {b.output:,} tokens; a request's prompt may take "
+             f"{b.prompt:,}"]
+    total_in = total_out = n = 0
+    fits = True
     for p in previews:
         if p.tokens_in is None:
             lines.append(f"  {p.stage:8} -  ({p.note})")
             continue
         total_in += p.tokens_in
         total_out += p.tokens_out or 0
+        n += len(p.requests)
         cost = settings.cost(p.tokens_in, p.tokens_out or 0)
-        lines.append(f"  {p.stage:8} ~{p.tokens_in:,} tokens in, ~{p.tokens_out or 0:,} out (estimated)"
-                     + (f", ~${cost:.4f}" if cost is not None else ""))
+        lines.append(f"  {p.stage:8} ~{p.tokens_in:,} tokens in, ~{p.tokens_out or 0:,} out (estimated) in "
+                     f"{len(p.requests)} request(s)" + (f", ~${cost:.4f}" if cost is not None else ""))
+        for i, r in enumerate(p.requests):
+            ok = r.fits(b)
+            fits = fits and ok
+            lines.append(f"    {i + 1}. {', '.join(r.covers)[:60]}: ~{r.tokens_in:,} in, ~{r.tokens_out:,} out"
+                         + ("" if ok else "  DOES NOT FIT") + (f" ({r.kept})" if r.kept else ""))
     cost = settings.cost(total_in, total_out)
-    lines.append(f"  total    ~{total_in:,} in, ~{total_out:,} out; estimated cost "
-                 + (f"${cost:.4f}" if cost is not None else "unknown (no prices configured for this provider)"))
+    lines.append(f"  total    ~{total_in:,} in, ~{total_out:,} out in {n} request(s); "
+                 + ("every request fits the model's limits" if fits else "some requests DO NOT FIT the model's limits")
+                 + "; estimated cost " + (f"${cost:.4f}" if cost is not None
+                                          else "unknown (no prices configured for this provider)"))
     return lines
 
 

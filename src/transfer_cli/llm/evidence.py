@@ -138,7 +138,7 @@ def select_notes(notes: list[dict], mechanisms: list[tuple[str, set[str]]], budg
     order: list[int] = []
     cited = {c for _, cs in mechanisms for c in cs}
     order += [i for i, n in enumerate(notes) if n["cite"] in cited]
-    terms = [_terms(n["text"]) for n in notes]
+    terms = [_terms(str(n.get("text") or n.get("value") or "")) for n in notes]  # notes, or profile fields
     queues = []
     for text, _ in mechanisms:
         mt = _terms(text)

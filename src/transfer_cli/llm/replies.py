@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from ..places import schema as S
 from ..pipeline.artifacts import (Action, ActionPlan, AnalogRef, CaseLogic, Claim, ContextRow, FactorFit, FitAssessment,
@@ -20,6 +20,34 @@ from ..places.conditions import Evaluation, Status
 class LogicReply(Model):
     mechanisms: list[MechanismLogic] = Field(min_length=1)
     negative_lessons: list[Claim] = Field(default_factory=list)
+
+
+class Edit(Model):
+    path: str   # a field of the draft mechanism: "lever.text", "support_factors.F1.necessity", "evidence"
+    value: str  # its new value as JSON text: "\"helpful\"", "[\"place/N1\"]"
+
+
+class MechanismReview(Model):
+    id: str            # a draft mechanism's id
+    edits: list[Edit]  # what the notes require changed; none keeps the draft as it is
+
+
+class LogicReview(Model):
+    """Stage 1 on a drafted source: the model checks each draft mechanism and returns only its edits
+    (a mechanism is ~2-3k tokens; echoing fourteen of them would not fit any model's output)."""
+    mechanisms: list[MechanismReview]
+    negative_lessons: list[Claim] | None = None  # None keeps the draft's
+    new_mechanisms: list[MechanismLogic] = Field(default_factory=list)  # what the notes show and the draft lacks
+
+
+class ReviewOnly(Model):
+    """A review pass over part of the draft, when the whole does not fit one request."""
+    mechanisms: list[MechanismReview]
+
+
+class NewMechanisms(Model):
+    """The pass for mechanisms the notes show and the draft lacks."""
+    new_mechanisms: list[MechanismLogic]
 
 
 class FactorJudgement(Model):
@@ -52,6 +80,65 @@ class FitReply(Model):
 
 class PlanReply(Model):
     actions: list[Action]
+
+
+def apply_review(draft: list[MechanismLogic], reviews: list[MechanismReview]) -> list[MechanismLogic]:
+    """The draft mechanisms with the model's edits applied. Raises ValueError (re-asked) for an
+    unknown mechanism, a path that is not there, a value that is not JSON or does not validate."""
+    import json
+    by_id = {m.id: m for m in draft}
+    edited = {}
+    for r in reviews:
+        if r.id not in by_id:
+            raise ValueError(f"mechanisms: '{r.id}' is not a draft mechanism (ids: {', '.join(by_id)})")
+        data = by_id[r.id].model_dump(mode="json", by_alias=True)
+        for e in r.edits:
+            try:
+                value = json.loads(e.value)
+            except ValueError:
+                raise ValueError(f"{r.id} edit {e.path}: value is not JSON text: {e.value[:60]!r}")
+            _put(data, e.path, value, r.id)
+        try:
+            edited[r.id] = MechanismLogic.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise ValueError(f"{r.id} after edits: {'.'.join(str(x) for x in first['loc'])}: {first['msg']}")
+    return [edited.get(m.id, m) for m in draft]
+
+
+def _put(data: dict, path: str, value, mid: str) -> None:
+    keys = [k for k in path.split(".") if k]
+    node = data
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):  # a list of factors/claims: by index or by id
+            idx = int(k) if k.isdigit() else next((j for j, x in enumerate(node) if isinstance(x, dict)
+                                                   and x.get("id") == k), None)
+            if idx is None or not 0 <= idx < len(node):
+                raise ValueError(f"{mid} edit {path}: no item '{k}'")
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[k] = value
+                return
+            if k not in node or not isinstance(node[k], (dict, list)):
+                raise ValueError(f"{mid} edit {path}: no field '{k}' to go into")
+            node = node[k]
+        else:
+            raise ValueError(f"{mid} edit {path}: '{k}' is not a field")
+    raise ValueError(f"{mid} edit: empty path")
+
+
+def review_of(logic: CaseLogic, new: bool = True) -> dict:
+    """The review a model that agrees with the draft sends (for dry-run estimates and fake servers)."""
+    out: dict = {"mechanisms": [{"id": m.id, "edits": []} for m in logic.mechanisms]}
+    if new:
+        out["negative_lessons"] = None
+        out["new_mechanisms"] = []
+    return out
 
 
 def logic_from(reply: LogicReply, source: S.Place, lang: str) -> CaseLogic:

@@ -64,6 +64,8 @@ class Scope:
 
 class RunLog(Store):
     SCHEMA = _SCHEMA
+    PROBE = "SELECT id, prompt FROM requests LIMIT 1"
+    LABEL = "run log"
 
     def __init__(self, path: Path | None = None):
         super().__init__(path or db_path())

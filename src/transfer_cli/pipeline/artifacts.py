@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..places.conditions import Reading, Status
 
@@ -43,6 +43,15 @@ class FigureRef(Model):
     cite: str  # the note carrying the figure
 
 
+def _condition(value: dict | None) -> dict | None:
+    """A condition kept as data must still parse in the condition language: a model's `{}` or an
+    edited file's unknown key is a validation error naming the field, not a crash in a later stage."""
+    if value is not None:
+        from ..places.logic import condition_adapter
+        condition_adapter().validate_python(value)
+    return value
+
+
 class AnalogSpec(Model):
     """One thing that can play an absent factor's role, and the role it plays."""
     industry: str | None = None
@@ -61,6 +70,8 @@ class FactorSpec(Model):
     cites: list[str] = Field(default_factory=list)
     verify: str | None = None
 
+    _cond = field_validator("condition")(lambda cls, v: _condition(v))
+
 
 class RiskSpec(Model):
     text: str
@@ -76,6 +87,8 @@ class BoundSpec(Model):
     cites: list[str] = Field(default_factory=list)
     done_if: dict | None = None
     done_text: str | None = None
+
+    _done = field_validator("done_if")(lambda cls, v: _condition(v))
 
 
 class AdoptionSpec(Model):
@@ -313,34 +326,18 @@ def cites_in(x, seen: dict[str, None], claims: list[dict] | None = None) -> dict
 
 def read_logic(path, source: str | None = None) -> CaseLogic:
     """A CaseLogic file (`transfer extract -o`, maybe edited) for `source`, with a one-line error
-    per problem naming the file and field when it is wrong."""
+    per problem naming the file and field when it is wrong (conditions included: the schema
+    parses them)."""
     from pydantic import ValidationError
 
-    from ..errors import InputError
+    from ..errors import InputError, validation_problems
     from ..inputs import read_json
     data = read_json(path)
     try:
         logic = CaseLogic.model_validate(data)
     except ValidationError as e:
-        problems = [f"{path}: {'.'.join(str(x) for x in err['loc']) or 'the file'}: {err['msg']}" for err in e.errors()]
+        problems = validation_problems(str(path), e)
         raise InputError(problems[0], problems)
     if source is not None and logic.source != source:
         raise InputError(f"{path}: source: the logic is for '{logic.source}', not '{source}'")
-    # a condition is kept as data and parsed when a target is checked: parse an edited one now
-    from pydantic import TypeAdapter
-
-    from ..places.schema import Condition
-    problems = []
-    for i, m in enumerate(logic.mechanisms):
-        for j, sf in enumerate(m.support_factors):
-            if sf.condition is None:
-                continue
-            try:
-                TypeAdapter(Condition).validate_python(sf.condition)
-            except ValidationError as e:
-                err = e.errors()[0]
-                where = ".".join(str(x) for x in ("mechanisms", i, "support_factors", j, "condition", *err["loc"][1:]))
-                problems.append(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}")
-    if problems:
-        raise InputError(problems[0], problems)
     return logic

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..errors import InputError
+from ..errors import InputError, validation_problems
 from ..places import schema as S
 from ..places import vocabulary as V
 from .artifacts import CaseLogic
@@ -44,8 +44,7 @@ def check_logic(logic: CaseLogic, source: S.Place, path: Path) -> None:
             try:
                 _FACTOR.validate_python(spec)
             except ValidationError as e:
-                problems += [f"{where}.support_factors[{j}].{_loc(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                             for err in e.errors()]
+                problems += validation_problems(f"{where}.support_factors[{j}]", e, sep=".")
     if not problems:  # citations only once the shape is right: the checker reads conditions
         problems += [f"{path}: {f.where.removeprefix('logic.')}: {f.message}"
                      for f in check_artifact(logic, {source.id: source}) if f.kind == "citation"]
@@ -54,11 +53,6 @@ def check_logic(logic: CaseLogic, source: S.Place, path: Path) -> None:
 
 
 _FACTOR = TypeAdapter(S.SupportFactor)
-
-
-def _loc(loc: tuple) -> str:
-    # pydantic names the member of a tagged union it tried (IndicatorCond): the file has no such field
-    return ".".join(str(x) for x in loc if not (isinstance(x, str) and x[:1].isupper()))
 
 
 def _vocab(where: str, values: list[str], known, what: str) -> list[str]:

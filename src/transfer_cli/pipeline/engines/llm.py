@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
-from functools import lru_cache
 from pathlib import Path
 
 from ...llm import evidence as E
@@ -25,17 +24,13 @@ from ...places.conditions import Evaluation
 from ...llm.config import Settings, resolve
 from ...errors import InputError
 from ...llm.prompts import STAGE_PROMPTS, PromptSet, data_block
-from ...llm.replies import FitReply, LogicReply, PlanReply, fit_from, logic_from, plan_from
+from ...llm.planner import (MIN_ACTIONS, PER_ACTIONS_MECHANISM, PER_REVIEW, Budget, Planned, budget, count, fit_data,
+                            fit_out, pack, request_tokens)
+from ...llm.replies import (FitReply, LogicReply, LogicReview, NewMechanisms, PlanReply, ReviewOnly, apply_review,
+                            fit_from, logic_from, plan_from, to_reply)
+from ...llm.schemas import schema_text
 from .offline import OfflineEngine, find_analog
 
-OUTPUT_RESERVE = 16_000  # tokens kept free for the reply when no max_output_tokens is configured
-
-
-@lru_cache(maxsize=None)
-def _schema_text(reply_model) -> str:
-    # built once per reply model: pydantic takes ~8 ms per schema, a batch renders thousands of prompts
-    import json
-    return json.dumps(reply_model.model_json_schema(), ensure_ascii=False, separators=(",", ":"))
 
 
 class LLMEngine:
@@ -63,7 +58,8 @@ class LLMEngine:
 
     @property
     def endpoint(self) -> str:
-        return self.settings.endpoint
+        from ...redact import redact
+        return redact(self.settings.endpoint)  # the run record is written to a file
 
     @property
     def run_id(self) -> str | None:
@@ -89,127 +85,247 @@ class LLMEngine:
             return [p.record for p in self._used.values()]
         return [p.record for p in self.prompts.all() if p.id in STAGE_PROMPTS.values()]
 
-    # ---- stages ------------------------------------------------------------------------------
+    # ---- stages: each planned into requests that fit the model (llm/planner.py) --------------
     def extract(self, source: S.Place, lang: str) -> CaseLogic:
-        messages = self.extract_messages(source, lang)
-        return self._ask("extract", messages, LogicReply, lambda r: logic_from(r, source, lang),
-                         {source.id: source}, None, (source.id, None))
+        plans = self.plan_extract(source, lang)
+        self._check_fit("extract", plans)
+        places = {source.id: source}
+        draft = plans[0].extra.get("draft")
+        if draft is None:
+            return self._ask(plans[0], lambda r: logic_from(r, source, lang), places, None, (source.id, None))
+        mechanisms, lessons, new = [], draft.negative_lessons, []
+        drafted = {m.id for m in draft.mechanisms}
+        for p in plans:
+            part = self._ask(p, lambda r, p=p: self._reviewed(r, p, draft, source, lang), places, None,
+                             (source.id, None))
+            if part is None:
+                continue
+            for m in part.mechanisms:
+                if m.id in drafted and p.covers != ["new"]:
+                    mechanisms.append(m)
+                elif m.id not in drafted and m.id not in {x.id for x in new}:
+                    new.append(m)
+            if p.reply_model is LogicReview:
+                lessons = part.negative_lessons
+        order = {m.id: i for i, m in enumerate(draft.mechanisms)}
+        mechanisms.sort(key=lambda m: order[m.id])
+        return CaseLogic(source=source.id, lang=lang, mechanisms=mechanisms + new, negative_lessons=lessons)
+
+    @staticmethod
+    def _reviewed(reply, p, draft: CaseLogic, source: S.Place, lang: str) -> CaseLogic | None:
+        group = [m for m in draft.mechanisms if m.id in p.covers]
+        if isinstance(reply, NewMechanisms):
+            mechs = reply.new_mechanisms
+        else:
+            mechs = apply_review(group if p.covers != ["all"] else draft.mechanisms, reply.mechanisms)
+            mechs += getattr(reply, "new_mechanisms", [])
+        lessons = getattr(reply, "negative_lessons", None)
+        if not mechs:
+            return None
+        return CaseLogic(source=source.id, lang=lang, mechanisms=mechs,
+                         negative_lessons=draft.negative_lessons if lessons is None else lessons)
 
     def fit(self, logic: CaseLogic, source: S.Place, target: S.Place, lang: str,
             evaluations: dict[tuple[str, str], Evaluation], context: list[ContextRow],
             scale: list[Claim]) -> FitAssessment:
-        messages = self.fit_messages(logic, source, target, lang, evaluations, context, scale)
-        return self._ask("fit", messages, FitReply,
-                         lambda r: fit_from(r, logic, source, target, lang, evaluations, context, scale),
-                         {source.id: source, target.id: target}, logic, (source.id, target.id))
+        plans = self.plan_fit(logic, source, target, lang, evaluations, context, scale)
+        self._check_fit("fit", plans)
+        parts = [self._ask(p, lambda r: fit_from(r, logic, source, target, lang, evaluations, context, scale),
+                           {source.id: source, target.id: target}, logic, (source.id, target.id)) for p in plans]
+        return parts[0] if len(parts) == 1 else merge_fits(parts, lang)
 
     def actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                 lang: str) -> ActionPlan:
-        messages = self.actions_messages(logic, fit, source, target, lang)
-        return self._ask("actions", messages, PlanReply, lambda r: plan_from(r, source, target, lang),
-                         {source.id: source, target.id: target}, logic, (source.id, target.id))
+        plans = self.plan_actions(logic, fit, source, target, lang)
+        self._check_fit("actions", plans)
+        parts = [self._ask(p, lambda r: plan_from(r, source, target, lang), {source.id: source, target.id: target},
+                           logic, (source.id, target.id)) for p in plans]
+        return parts[0] if len(parts) == 1 else merge_plans(parts)
 
-    def _ask(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic, pair: tuple):
-        with self.log.scope(stage, *pair) if self.log else nullcontext():
-            return self._ask_verified(stage, messages, reply_model, build, places, logic)
+    def _check_fit(self, stage: str, plans: list[Planned]) -> None:
+        b = self.budget
+        for i, p in enumerate(plans):
+            if p.kept:
+                self.notify(f"{stage} request {i + 1}/{len(plans)}: {p.kept}, chosen by relevance to its mechanisms")
+            if not p.fits(b):
+                raise InputError(f"{stage}: request {i + 1} of {len(plans)} needs ~{p.tokens_in:,} tokens in and "
+                                 f"~{p.tokens_out:,} out, over the budget of {b.prompt:,} in / {b.output:,} out for "
+                                 f"{self.settings.model}; set context_window and max_output_tokens in the provider "
+                                 "profile if the model has larger ones")
+        if len(plans) > 1:
+            self.notify(f"{stage}: {len(plans)} requests to fit {self.settings.model}'s limits "
+                        f"({b.window:,}-token window, {b.output:,} out)")
 
-    def _ask_verified(self, stage: str, messages: list[dict], reply_model, build, places: dict, logic):
+    def _ask(self, p: Planned, build, places: dict, logic, pair: tuple):
+        with self.log.scope(p.stage, *pair) if self.log else nullcontext():
+            return self._ask_verified(p, build, places, logic)
+
+    def _ask_verified(self, p: Planned, build, places: dict, logic):
         from ...verify.report import check_artifact, format_findings
-        reply, convo = self.client.structured(messages, reply_model, stage)
-        artifact = build(reply)
-        findings = check_artifact(artifact, places, logic=logic)
+        stage = p.stage
+        # the artifact is assembled inside the client's validation loop: what assembling finds wrong
+        # (a reply the schema allowed but the data does not) is re-asked like a schema error
+        artifact, convo = self.client.structured(p.messages, p.reply_model, stage, accept=build)
+        findings = check_artifact(artifact, places, logic=logic) if artifact is not None else []
         if findings:
-            self.notify(f"{stage}: the verifier found {len(findings)} problem(s); asking the model once more")
-            convo = convo + [{"role": "user", "content":
-                              "A verifier checked your JSON against the data and found these problems:\n"
-                              + format_findings(findings)
-                              + "\nCorrect them (cite only ids and fields present in the data; state only figures "
-                                "found in what you cite) and reply with the complete corrected JSON object only."}]
-            reply, _ = self.client.structured(convo, reply_model, stage)
-            artifact = build(reply)
-            findings = check_artifact(artifact, places, logic=logic)
-            if findings:
-                self.notify(f"{stage}: {len(findings)} problem(s) remain; the memo's verification report lists them")
+            ask = {"role": "user", "content":
+                   "A verifier checked your JSON against the data and found these problems:\n"
+                   + format_findings(findings)
+                   + "\nCorrect them (cite only ids and fields present in the data; state only figures "
+                     "found in what you cite) and reply with the complete corrected JSON object only."}
+            if tokens.count_messages(convo + [ask]) + p.tokens_in - tokens.count_messages(p.messages) > self.budget.prompt:
+                self.notify(f"{stage}: the verifier found {len(findings)} problem(s); no room in the model's window "
+                            "to ask again; the memo's verification report lists them")
+            else:
+                self.notify(f"{stage}: the verifier found {len(findings)} problem(s); asking the model once more")
+                artifact, _ = self.client.structured(convo + [ask], p.reply_model, stage, accept=build)
+                findings = check_artifact(artifact, places, logic=logic) if artifact is not None else []
+                if findings:
+                    self.notify(f"{stage}: {len(findings)} problem(s) remain; the memo's verification report lists them")
         self.last_findings = findings
         return artifact
 
-    # ---- prompts -----------------------------------------------------------------------------
-    def extract_messages(self, source: S.Place, lang: str) -> list[dict]:
-        draft = OfflineEngine().extract(source, lang) if source.mechanisms else None
-        data = {"source": E.identity(source, lang), "profile_fields": E.profile_fields(source, lang),
-                "notes": E.note_items(source)}
-        if draft is not None:
-            from ...llm.replies import to_reply
-            data["draft"] = to_reply(draft)
-        steer = [(E.mechanism_text(m), set(m.evidence) | {c for f in m.support_factors for c in f.cites})
-                 for m in (draft.mechanisms if draft else [])]
-        return self._render("extract", lang, data, steer, LogicReply, source=source.name(lang),
-                            source_id=source.id, has_draft=draft is not None,
-                            example_note=source.notes[0].id if source.notes else "NOTE-ID",
-                            factor_kinds=", ".join(V.FACTOR_KINDS), transfer_objects=", ".join(V.TRANSFER_OBJECTS))
+    @property
+    def budget(self) -> Budget:
+        return budget(self.settings)
 
-    def fit_messages(self, logic: CaseLogic, source: S.Place, target: S.Place, lang: str,
-                     evaluations: dict, context: list[ContextRow], scale: list[Claim]) -> list[dict]:
-        candidates = []
+    # ---- plans -------------------------------------------------------------------------------
+    def plan_extract(self, source: S.Place, lang: str) -> list[Planned]:
+        draft = OfflineEngine().extract(source, lang) if source.mechanisms else None
+        names = dict(source=source.name(lang), source_id=source.id, has_draft=draft is not None,
+                     example_note=source.notes[0].id if source.notes else "NOTE-ID",
+                     factor_kinds=", ".join(V.FACTOR_KINDS), transfer_objects=", ".join(V.TRANSFER_OBJECTS))
+        base = {"source": E.identity(source, lang), "profile_fields": E.profile_fields(source, lang),
+                "notes": E.note_items(source)}
+        if draft is None:
+            return [self._plan("extract", ["all"], base, [], LogicReply, 4 * self.budget.output // 5, lang,
+                               names, review="none")]
+        views = {m.id: to_reply(CaseLogic(source=source.id, lang=lang, mechanisms=[m]))["mechanisms"][0]
+                 for m in draft.mechanisms}
+        cited = {m.id: set(m.evidence) | {c for f in m.support_factors for c in f.cites} for m in draft.mechanisms}
+        steer = {m.id: (E.mechanism_text(m), cited[m.id]) for m in draft.mechanisms}
+        whole = self._plan("extract", ["all"], {**base, "draft": to_reply(draft)}, list(steer.values()), LogicReview,
+                           PER_REVIEW * len(views) + self.budget.output // 4, lang, names, review="all")
+        if whole.fits(self.budget) and not whole.kept:
+            whole.extra["draft"] = draft
+            return [whole]
+        notes = {n["cite"]: n for n in base["notes"]}
+        fixed = request_tokens(self.prompts.for_stage("extract", lang).render(
+            data="{}", schema=schema_text(ReviewOnly), review="part", **names), schema_text(ReviewOnly))
+        items = [(mid, count(v) + sum(count(notes[c]) for c in cited[mid] if c in notes), PER_REVIEW)
+                 for mid, v in views.items()]
+        plans = []
+        for group in pack(items, fixed, 0, self.budget):
+            data = {**base, "draft": {"mechanisms": [views[g] for g in group]},
+                    "profile_fields": [f for f in base["profile_fields"] if any(f["cite"] in cited[g] for g in group)]}
+            plans.append(self._plan("extract", group, data, [steer[g] for g in group], ReviewOnly,
+                                    PER_REVIEW * len(group), lang, names, review="part"))
+        # one pass for what the notes show and the draft lacks: the notes no mechanism cites, first
+        drafted = [{"id": m.id, "name": m.name} for m in draft.mechanisms]
+        plans.append(self._plan("extract", ["new"], {**base, "drafted": drafted}, [], NewMechanisms,
+                                self.budget.output // 2, lang, names, review="new"))
+        for p in plans:
+            p.extra["draft"] = draft
+        return plans
+
+    def plan_fit(self, logic: CaseLogic, source: S.Place, target: S.Place, lang: str,
+                 evaluations: dict, context: list[ContextRow], scale: list[Claim]) -> list[Planned]:
+        candidates: dict[str, list] = {}
         for m in logic.mechanisms:
             for f in m.support_factors:
                 ev = evaluations.get((m.id, f.id))
                 if f.analog and (ev is None or ev.status in ("absent", "partial")):
                     a = find_analog(target, f.analog, lang)
                     if a:
-                        candidates.append({"mechanism_id": m.id, "factor_id": f.id, **a.model_dump()})
-        data = {"source": E.identity(source, lang), "target": E.identity(target, lang),
-                "mechanisms": E.fit_view(logic),
+                        candidates.setdefault(m.id, []).append({"mechanism_id": m.id, "factor_id": f.id,
+                                                                **a.model_dump()})
+        views = {v["id"]: v for v in E.fit_view(logic)}
+        evals = {}
+        for item in E.evaluation_items(evaluations, target.id):
+            evals.setdefault(item["mechanism_id"], []).append(item)
+        base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
                 "negative_lessons": [c.model_dump() for c in logic.negative_lessons],
-                "computed_evaluations": E.evaluation_items(evaluations, target.id),
-                "analog_candidates": candidates,
                 "context_table": [r.model_dump(exclude_none=True) for r in context],
                 "scale_differences": [c.model_dump() for c in scale],
-                "target_profile_fields": E.profile_fields(target, lang),
-                "notes": E.note_items(target)}
-        steer = [(E.mechanism_text(m), set()) for m in logic.mechanisms]
-        return self._render("fit", lang, data, steer, FitReply, **self._names(source, target, lang))
+                "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
+        steer = {m.id: (E.mechanism_text(m), set()) for m in logic.mechanisms}
 
-    def actions_messages(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
-                         lang: str) -> list[dict]:
-        data = {"source": E.identity(source, lang), "target": E.identity(target, lang),
-                "mechanisms": E.actions_view(logic, fit),
-                "target_profile_fields": E.profile_fields(target, lang),
-                "notes": E.note_items(target)}
-        steer = [(E.mechanism_text(m), set()) for m in logic.mechanisms]
-        return self._render("actions", lang, data, steer, PlanReply, **self._names(source, target, lang))
+        def data(group):
+            return {**base, "mechanisms": [views[g] for g in group],
+                    "computed_evaluations": [e for g in group for e in evals.get(g, [])],
+                    "analog_candidates": [c for g in group for c in candidates.get(g, [])]}
+
+        items = [(mid, count(v) + count(evals.get(mid, [])) + count(candidates.get(mid, [])), fit_out(v))
+                 for mid, v in views.items()]
+        return self._planned("fit", items, data, steer, FitReply, 600, lang, self._names(source, target, lang),
+                             {k: base[k] for k in ("source", "target", "negative_lessons", "context_table",
+                                                   "scale_differences")})
+
+    def plan_actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
+                     lang: str) -> list[Planned]:
+        views = {v["id"]: v for v in E.actions_view(logic, fit)}
+        base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
+                "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
+        steer = {m.id: (E.mechanism_text(m), set()) for m in logic.mechanisms}
+        items = [(mid, count(v), PER_ACTIONS_MECHANISM) for mid, v in views.items()]
+        return self._planned("actions", items, lambda group: {**base, "mechanisms": [views[g] for g in group]},
+                             steer, PlanReply, MIN_ACTIONS, lang, self._names(source, target, lang),
+                             {k: base[k] for k in ("source", "target")})
+
+    def _planned(self, stage, items, data, steer, model, min_out, lang, names, fixed_data) -> list[Planned]:
+        """One request when the whole fits, else groups packed against the budget."""
+        out = max(min_out, sum(i[2] for i in items))
+        whole = self._plan(stage, ["all"], data([i[0] for i in items]), list(steer.values()), model, out, lang, names)
+        if whole.fits(self.budget) and not whole.kept:
+            return [whole]
+        schema = schema_text(model)
+        fixed = request_tokens(self.prompts.for_stage(stage, lang).render(
+            data=E.dumps(fixed_data), schema=schema, **names), schema)
+        return [self._plan(stage, g, data(g), [steer[x] for x in g if x in steer], model,
+                           max(min_out, sum(i[2] for i in items if i[0] in g)), lang, names)
+                for g in pack(items, fixed, min_out, self.budget)]
 
     @staticmethod
     def _names(source: S.Place, target: S.Place, lang: str) -> dict:
         return {"source": source.name(lang), "source_id": source.id, "target": target.name(lang),
                 "target_id": target.id, "example_note": source.notes[0].id if source.notes else "NOTE-ID"}
 
-    def _render(self, stage: str, lang: str, data: dict, steer, reply_model, **variables) -> list[dict]:
-        """The stage's messages, with notes selected by relevance when the whole data would not fit."""
+    def _plan(self, stage: str, covers: list[str], data: dict, steer, model, out: int, lang: str, variables: dict,
+              **extra_vars) -> Planned:
         prompt = self.prompts.for_stage(stage, lang)
         self._used[stage] = prompt
-        schema = _schema_text(reply_model)
+        schema = schema_text(model)
 
         def render(d):
-            return prompt.render(data=data_block(E.dumps(d)), schema=schema, **variables)
+            return prompt.render(data=data_block(E.dumps(d)), schema=schema, **variables, **extra_vars)
 
-        messages = render(data)
-        limit = self.settings.context_window - (self.settings.max_output_tokens or OUTPUT_RESERVE)
-        # a token is at least one UTF-8 byte: a prompt with fewer bytes than the budget fits without
-        # loading the tokenizer (about a second for cl100k)
-        size = sum(len(m["content"].encode("utf-8")) for m in messages)
-        used = size if size <= limit else tokens.count_messages(messages)
-        if used > limit and data.get("notes"):
-            notes = data["notes"]
-            base = tokens.count_messages(render({**data, "notes": []}))
-            kept = E.select_notes(notes, steer, limit - base, lambda n: tokens.count(E.dumps(n)) + 2)
-            self.notify(f"{stage}: the data needs ~{used:,} tokens, over the budget of {limit:,} "
-                        f"(context window {self.settings.context_window:,}); kept {len(kept)} of {len(notes)} "
-                        "notes, chosen by relevance to each mechanism")
-            messages = render({**data, "notes": kept})
-            used = tokens.count_messages(messages)
-        if used > limit:
-            raise InputError(f"{stage}: the prompt needs ~{used:,} tokens, over the budget of {limit:,} for "
-                             f"{self.settings.model}; set a larger context_window in the provider profile "
-                             "if the model has one")
-        return messages
+        messages, used, kept = fit_data(render, data, steer, self.budget.prompt, schema)
+        return Planned(stage, covers, messages, used, min(out, self.budget.output) if covers == ["new"] else out,
+                       model, kept)
+
+
+def merge_fits(parts: list[FitAssessment], lang: str) -> FitAssessment:
+    """The groups' assessments as one: every mechanism, the overall score over all of them, each
+    group's first bottom-line sentence (at most three) and every distinct warning."""
+    from ..verdicts import overall
+    mechs = [m for p in parts for m in p.mechanisms]
+    score, basis = overall(mechs, lang)
+    def distinct(claims):
+        seen: set[str] = set()
+        return [c for c in claims if not (c.text in seen or seen.add(c.text))]
+    return parts[0].model_copy(update={
+        "mechanisms": mechs, "overall_score": score, "overall_basis": basis,
+        "bottom_line": distinct(p.bottom_line[0] for p in parts if p.bottom_line)[:3],
+        "not_to_copy": distinct(c for p in parts for c in p.not_to_copy)})
+
+
+def merge_plans(parts: list[ActionPlan]) -> ActionPlan:
+    actions, ids = [], set()
+    for p in parts:
+        for a in p.actions:
+            aid, n = a.id, 2
+            while aid in ids:  # groups number their actions alike
+                aid, n = f"{a.id}-{n}", n + 1
+            ids.add(aid)
+            actions.append(a if aid == a.id else a.model_copy(update={"id": aid}))
+    return parts[0].model_copy(update={"actions": actions})
