@@ -416,17 +416,31 @@ def _on_a_terminal(*args, env: dict, cwd: Path) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_terminal_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
+def test_terminal_shows_the_brief_and_how_to_see_the_rest(tmp_path):
     args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC)
+    shown = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path)
+    brief = run_cli(*args, "--brief", cwd=tmp_path).stdout
+    full = run_cli(*args, cwd=tmp_path).stdout
+    assert shown.replace("\r\n", "\n").startswith(brief) and len(brief) < len(full) / 2
+    assert "## 附件" not in brief and "## 附件H" in full
+    hint = shown.replace("\r\n", "\n")[len(brief):].strip()
+    assert len(hint.splitlines()) == 1 and "--full" in hint and "-o memo.md" in hint
+    # piped output is never cut short, and carries no hint
+    assert "--full" not in full
+
+
+def test_terminal_full_memo_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
+    args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--full")
     coloured = _on_a_terminal(*args, env={}, cwd=tmp_path)
     assert "\x1b[" in coloured
-    matrix = coloured[coloured.index(". 适配矩阵"):coloured.index(". 不应照搬")]
+    matrix = coloured[coloured.index("附件D"):coloured.index("附件E")]
     assert "┏" in matrix and "不宜迁移" in matrix  # a drawn table with the verdicts
     # the avoid verdict is drawn in its colour (#cf222e; rich may map it to the nearest ANSI red)
     verdict = matrix[:matrix.index("不宜迁移")]
     assert re.search(r"\x1b\[[0-9;]*(31|91|38;2;207;34;46|38;5;\d+)[0-9;]*m[^\x1b]*$", verdict)
     for heading in md_headings(run_cli(*args, cwd=tmp_path).stdout):
         assert heading in coloured
+    assert "--full" not in coloured  # the whole memo: no hint
 
     plain = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path)
     assert "\x1b[" not in plain and "| M2 " in plain  # plain Markdown

@@ -11,8 +11,8 @@ from ..places import schema as S
 from ..places import vocabulary as V
 from .artifacts import (KPI, Action, ActionPlan, ActionRisk, CaseLogic, FitAssessment, MechanismFit,
                         MechanismLogic, Option)
-from ..places.conditions import fmt_number
 from .i18n import admin_level, indicator_name, problem_label, t
+from .i18n.units import dated
 
 _WEIGHT = {"high": 3, "medium": 2, "low": 1}
 _MODE_RANK = {"copy": 0, "in_place": 1, "adapt": 2, "inspire": 3}
@@ -125,22 +125,22 @@ def kpis(m: MechanismLogic, problem, target: S.Place, lang: str) -> list[KPI]:
 def kpi(key: str, target: S.Place, lang: str) -> KPI:
     ind = target.indicators.get(key)
     label = indicator_name(lang, key)
-    goal, gcite = _goal_target(key, target)
+    goal, gcite = _goal_target(key, target, lang)
     if ind is None:
         return KPI(indicator=key, label=label, target=goal, target_cite=gcite)
     src = target.sources.get(ind.source)
-    return KPI(indicator=key, label=label, baseline=f"{fmt_number(ind.value)} {ind.unit} ({ind.year})",
+    return KPI(indicator=key, label=label, baseline=dated(ind.value, ind.unit, ind.year, lang),
                baseline_cite=f"{target.id}:indicators.{key}", target=goal, target_cite=gcite,
                data_source=src.title if src else None)
 
 
-def _goal_target(key: str, target: S.Place) -> tuple[str | None, str | None]:
+def _goal_target(key: str, target: S.Place, lang: str) -> tuple[str | None, str | None]:
     """The target's own figure for this indicator, from one of its goals."""
     for g in target.goals:
         for x in g.targets:
             ind = target.indicators.get(key)
             if x.indicator == key and (ind is None or x.of is None or ind.of == x.of):
-                return f"{fmt_number(x.value)} {x.unit} ({x.year})", f"{target.id}:goals.{g.id}"
+                return dated(x.value, x.unit, x.year, lang), f"{target.id}:goals.{g.id}"
     return None, None
 
 
