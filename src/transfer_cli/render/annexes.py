@@ -47,9 +47,10 @@ def timeline(memo: Memo, source: S.Place, lang: str) -> list[dict]:
                 home = min(spans, key=lambda s: min(abs(start - s[1][0]), abs(start - s[1][1])))[0]
             placed[home.id].append(m)
         for p in source.phases:
+            rows = events(p.notes)
             out.append({"period": p.period, "name": S.text(p.name, lang),
                         "mechanisms": [{"id": m.id, "name": m.name} for m in placed[p.id]],
-                        "events": events(p.notes)})
+                        "events": rows, "event_ids": [e["id"] for e in rows]})
         return out
     groups: dict[str, list] = {}
     for m in mechs:
@@ -58,8 +59,9 @@ def timeline(memo: Memo, source: S.Place, lang: str) -> list[dict]:
     for period, ms in groups.items():
         lo, hi = years(period)
         ids = [n.id for n in timeline_notes if lo <= years(n.period)[0] <= hi][:6]
+        rows = events(ids)
         out.append({"period": period, "name": "", "mechanisms": [{"id": m.id, "name": m.name} for m in ms],
-                    "events": events(ids)})
+                    "events": rows, "event_ids": [e["id"] for e in rows]})
     return out
 
 

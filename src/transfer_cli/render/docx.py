@@ -139,6 +139,8 @@ class _Writer(Blocks):
             for n in ph["events"]:
                 p = self.bullet(text=f"{n['period']}: {n['text']}")
                 self.cites(p, [n["id"]])
+            if ph["event_refs"]:
+                self.cites(self.bullet(text=f"{L['events']}:"), ph["event_ids"])
 
     def cards(self):
         L = self.L

@@ -179,7 +179,10 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
                     for r in fit.context],
         "source_name": source.name(lang), "target_name": target.name(lang),
         "scale": [notes.claim(c) for c in fit.scale_differences],
-        "phases": [dict(p, events=[dict(e, cite_text=notes.text([e["id"]])) for e in p["events"]])
+        # the notes are in the source's language: a memo in another language cites them by number
+        "phases": [dict(p, events=[dict(e, cite_text=notes.text([e["id"]])) for e in p["events"]]
+                        if lang == source.language else [],
+                        event_refs=notes.text([e["id"] for e in p["events"]]) if lang != source.language else "")
                    for p in phases],
         "cards": cards, "matrix": matrix,
         "not_to_copy": [notes.claim(c) for c in fit.not_to_copy],
