@@ -176,10 +176,10 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
     # ... and they are shown as the text they are
     assert SCRIPT in dom.text and IMG in dom.text and CLOSER in dom.text
 
-    # the same sections, in the same order, as the Markdown memo
+    # the same sections, in the same order, as the Markdown memo: the brief first, then the annexes
     assert [s["id"] for s in dom.all("section")] == [
-        "bottom_line", "problem", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
-        "risks", "gaps", "appendix", "verification", "run_record"]
+        "answer", "lessons", "dont_copy", "todo", "verify_first", "notes", "context", "logic", "cards",
+        "fit_matrix", "actions", "risks", "gaps", "appendix", "verification", "run_record"]
     assert h2s(r.stdout) == md_headings(md)
 
     # the fit matrix: one row per mechanism, each coloured by its mode
@@ -198,6 +198,29 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
     assert links and set(links) <= ids
     entry = next(a for a in dom.all("li") if a.get("id") in ids and a["id"].startswith("ev"))
     assert entry
+
+    # a reader clicks the brief's first footnote: the page jumps to that evidence-appendix entry
+    from cdp import Browser
+    b = Browser(browser())
+    try:
+        b.open(html_path.as_uri())
+        landed = b.evaluate("""new Promise(done => {
+          const a = document.querySelector('#answer a[href^="#ev"], #lessons a[href^="#ev"]');
+          const before = Math.round(scrollY);
+          a.click();
+          setTimeout(() => {
+            const t = document.querySelector(':target');
+            done({href: a.getAttribute('href'), number: a.textContent, cite: a.title, hash: location.hash,
+                  target: t && t.id, section: t && t.closest('section').id, value: t && t.value,
+                  text: t && t.textContent, top: t && t.getBoundingClientRect().top, height: innerHeight,
+                  moved: Math.round(scrollY) > before});
+          }, 300);
+        })""")
+    finally:
+        b.close()
+    assert landed["hash"] == landed["href"] == f"#{landed['target']}" and landed["section"] == "appendix", landed
+    assert landed["moved"] and 0 <= landed["top"] < landed["height"] / 2, landed  # scrolled into view
+    assert str(landed["value"]) == landed["number"] and landed["text"].startswith(f"[{landed['cite']}]"), landed
 
     # screenshots for a human: desktop and phone width
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -303,6 +326,31 @@ def test_docx_reads_back_with_heading_styles_tables_fonts_and_page_numbers():
     anchors = {h.get(f"{W}anchor") for h in body.iter(f"{W}hyperlink")}
     marks = {b.get(f"{W}name") for b in body.iter(f"{W}bookmarkStart")}
     assert anchors and anchors <= marks
+
+    # the brief comes first; its first footnote links to an entry of the evidence appendix (Annex H)
+    assert h1[0] == "1. 结论" and h1[6].startswith("附件A")
+    order = [p for p in body.iter(f"{W}p")]
+    heading = next(i for i, p in enumerate(order) if "".join(t.text or "" for t in p.iter(f"{W}t")).startswith("附件H"))
+    first_link = next((i, h) for i, p in enumerate(order) for h in p.iter(f"{W}hyperlink"))
+    target = next(i for i, p in enumerate(order) for b in p.iter(f"{W}bookmarkStart")
+                  if b.get(f"{W}name") == first_link[1].get(f"{W}anchor"))
+    assert first_link[0] < order.index(next(p for p in order if "".join(t.text or "" for t in p.iter(f"{W}t")) == h1[6]))
+    assert target > heading
+
+
+def test_brief_alone_in_html_and_docx_links_to_its_own_notes(tmp_path):
+    analyze("alpha", "gamma", tmp_path / "b.html", "--cases", SYNTHETIC, "--brief")
+    analyze("alpha", "gamma", tmp_path / "b.docx", "--cases", SYNTHETIC, "--brief")
+    page = Page((tmp_path / "b.html").read_text(encoding="utf-8"))
+    assert [s["id"] for s in page.all("section")] == ["answer", "lessons", "dont_copy", "todo", "verify_first", "notes"]
+    ids = {a["id"] for _, a in page.tags if "id" in a}
+    links = [a["href"][1:] for a in page.all("a") if (a.get("href") or "").startswith("#ev")]
+    assert links and set(links) <= ids
+    doc = docx_doc((tmp_path / "b.docx").read_bytes())
+    assert not [p for p in doc.paragraphs if p.style.name == "Heading 1" and p.text.startswith("附件")]
+    body = doc.element.body
+    anchors = {h.get(f"{W}anchor") for h in body.iter(f"{W}hyperlink")}
+    assert anchors and anchors <= {b.get(f"{W}name") for b in body.iter(f"{W}bookmarkStart")}
 
 
 def test_docx_is_reproducible_and_dated_by_the_run(tmp_path):
