@@ -11,7 +11,7 @@ from ..places import schema as S
 from ..places import vocabulary as V
 from .artifacts import (KPI, Action, ActionPlan, ActionRisk, CaseLogic, FitAssessment, MechanismFit,
                         MechanismLogic, Option)
-from .i18n import admin_level, indicator_name, problem_label, t
+from .i18n import admin_level, indicator_name, industry_name, problem_label, t
 from .i18n.units import dated
 
 _WEIGHT = {"high": 3, "medium": 2, "low": 1}
@@ -210,10 +210,16 @@ def action(m: MechanismLogic, mf: MechanismFit, problem, source: S.Place, target
     if kind == "study":
         title = t(lang, "a_study2", principle=m.principle)
         step = (m.adoption.study if m.adoption and m.adoption.study else t(lang, "a_study_step", target=tname))
+        own = _own_industries(target, lang)
+        if own and _lacks_base(m, mf):
+            # the authored study visits the source's industry, which the target does not have: study the
+            # principle on the target's own industries instead (a ceramics visit does not answer a finance district)
+            step = t(lang, "a_study_local", target=tname, industries=own)
         horizon, review = t(lang, "h_study"), t(lang, "rv_study")
     elif kind == "compare":
         title = t(lang, "a_compare", existing=mf.existing.name, source=source.name(lang), mechanism=m.name)
-        step = t(lang, "a_compare_step", existing=mf.existing.name, source=source.name(lang), principle=m.principle)
+        step = t(lang, "a_compare_step", existing=mf.existing.name, source=source.name(lang),
+                 principle=m.principle.rstrip("。."))
         horizon, review = t(lang, "h_compare"), t(lang, "rv_compare")
     else:
         title = _fill(m.adoption.title if m.adoption else None, **slots) or t(lang, "a_pilot_noanalog", principle=m.principle)
@@ -244,6 +250,18 @@ def action(m: MechanismLogic, mf: MechanismFit, problem, source: S.Place, target
                review=review, cites=list(dict.fromkeys(c for c in cites if c)))
     weight = _WEIGHT[getattr(problem, "weight", "medium")]
     return (_MODE_RANK[mf.mode], -weight, -mf.score, m.id), a
+
+
+def _lacks_base(m: MechanismLogic, mf: MechanismFit) -> bool:
+    """True when the verdict is 'principle only' because the target lacks the industrial base itself."""
+    kinds = {s.id: s.kind for s in m.support_factors}
+    return any(f.necessity == "necessary" and f.status == "absent" and f.analog is None
+               and kinds.get(f.factor_id) == "industrial_base" for f in mf.factors)
+
+
+def _own_industries(target: S.Place, lang: str) -> str:
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(industry_name(lang, i.tag) for i in target.industries if i.weight in ("pillar", "major"))
 
 
 def options(fit: FitAssessment, actions: list[Action], source: S.Place, target: S.Place, lang: str) -> list[Option]:

@@ -257,4 +257,5 @@ LABELS: dict[str, str] = {
     "take_no_problem": "no action for now: it meets none of the problems in the target's profile",
     "colon": ": ",
     "kpi_missing": "not measured yet: no indicator in the profile measures this; the first step is to choose one and measure its baseline",
+    "a_study_local": "Commission a desk study of whether the principle applies to {target}'s own main industries ({industries}) rather than the source's; no visit to the source's industry is needed.",
 }
