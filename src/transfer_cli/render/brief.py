@@ -23,7 +23,8 @@ MAX_NOT_TO_COPY = 5
 MAX_VERIFY = 4
 # About two pages (methodology §6): the brief is held under these with room for the headings and
 # notes; past them it sheds its lowest-ranked items, never below the minimum of each part.
-BUDGET = {"zh": 2200, "en": 950}
+BUDGET = {"zh": 2400, "en": 1150}
+OVERHEAD = {"zh": 80, "en": 90}  # the title, question, scope line and section headings
 FLOOR = (("actions", 4), ("lessons", 3), ("not_to_copy", 3), ("verify", 2), ("actions", 3), ("lessons", 2))
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _MODE_RANK = {"copy": 0, "in_place": 1, "adapt": 2, "inspire": 3, "avoid": 4}
@@ -76,9 +77,16 @@ def size(x, lang: str) -> int:
     return 0
 
 
+def _rendered_size(brief: dict, lang: str) -> int:
+    """size() plus what the page adds: the headings and, in English, the notes list ("[n] place/ID ·")."""
+    notes = len({c for part in ("answer", "lessons", "not_to_copy", "actions", "verify")
+                 for x in brief[part] for c in x["cites"]})
+    return size(brief, lang) + OVERHEAD[lang] + (3 * notes if lang == "en" else 0)
+
+
 def _within_budget(brief: dict, lang: str) -> dict:
     for part, keep in FLOOR:
-        while size(brief, lang) > BUDGET[lang] and len(brief[part]) > keep:
+        while _rendered_size(brief, lang) > BUDGET[lang] and len(brief[part]) > keep:
             brief[part].pop()
     return brief
 
@@ -118,7 +126,9 @@ def _deciding(f: MechanismFit, lang: str) -> tuple[str, list[str]]:
     nec = sorted((x for x in f.factors if x.necessity == "necessary" and effective(x) in order),
                  key=lambda x: order.index(effective(x)))
     for x in nec[:2 - len(texts)]:
-        texts.append(first_sentence(x.rationale.text, lang))
+        # an unknown factor's own rationale names profile fields; the brief says what is missing in words
+        texts.append(t(lang, "why_unknown", name=x.name) if effective(x) == "unknown"
+                     else first_sentence(x.rationale.text, lang))
         cites.extend(x.rationale.cites[:1])
     if not texts:
         texts.append(first_sentence(f.rationale.text, lang))

@@ -80,10 +80,10 @@ class _Writer(Blocks):
             p = self.para()
             self.run(p, f"{a['id']} {a['text']}", bold=True)
             self.cites(p, a["cites"])
-            line = f"{L['answers_problem']}{L['colon']}{a['problem']}; {L['lead']}{L['colon']}{a['lead']}"
+            line = f"{L['answers_problem']}{L['colon']}{a['problem']}{L['sep']}{L['lead']}{L['colon']}{a['lead']}"
             if a["approval"]:
-                line += f"; ⚑ {a['approval']}"
-            self.bullet(text=f"{line}; {L['horizon']}{L['colon']}{a['horizon']}")
+                line += f"{L['sep']}⚑ {a['approval']}"
+            self.bullet(text=f"{line}{L['sep']}{L['horizon']}{L['colon']}{a['horizon']}")
             for k in a["kpis"]:
                 self.bullet(text=f"KPI{L['colon']}{k}")
             self.bullet(text=f"{L['review']}{L['colon']}{a['rule']}")

@@ -258,4 +258,6 @@ LABELS: dict[str, str] = {
     "colon": ": ",
     "kpi_missing": "not measured yet: no indicator in the profile measures this; the first step is to choose one and measure its baseline",
     "a_study_local": "Commission a desk study of whether the principle applies to {target}'s own main industries ({industries}) rather than the source's; no visit to the source's industry is needed.",
+    "sep": "; ",
+    "why_unknown": "There is no evidence yet on “{name}”.",
 }

@@ -258,4 +258,6 @@ LABELS: dict[str, str] = {
     "colon": "：",
     "kpi_missing": "档案中尚无衡量它的指标：第一步先选定指标并测出基线",
     "a_study_local": "组织一项案头研究：这一原理能否用在{target}自己的主要产业（{industries}）上，而不是照搬来源地的产业；不必赴来源地考察其产业。",
+    "sep": "；",
+    "why_unknown": "条件“{name}”尚无资料可以判断。",
 }
