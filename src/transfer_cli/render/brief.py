@@ -108,7 +108,7 @@ def _lessons(fits: list[MechanismFit], logic: dict, actions, lang: str) -> list[
         m = logic.get(f.mechanism_id)
         why, cites = _deciding(f, lang)
         a = by_mech.get(f.mechanism_id)
-        out.append(item(why, cites, id=f.mechanism_id, name=f.name, heading=f"{_tagged(f.name, f.mechanism_id, lang)} — {t(lang, f.mode)}{t(lang, 'conditional') if f.conditional else ''}",
+        out.append(item(why, cites, id=f.mechanism_id, name=f.name, 
                         mode=f.mode, verdict=t(lang, f.mode) + (t(lang, "conditional") if f.conditional else ""),
                         takes=_takes(f, m, a, lang)))
     return out

@@ -58,7 +58,8 @@ class _Writer(Blocks):
         L = self.L
         for x in self.v["brief"]["lessons"]:
             p = self.para("List Number")
-            self.run(p, x["heading"], bold=True, colour=MODE_COLOURS.get(x["mode"], ("#57606A", ""))[0])
+            self.run(p, f"{x['id']} {x['name']} — ", bold=True)
+            self.run(p, x["verdict"], bold=True, colour=MODE_COLOURS.get(x["mode"], ("#57606A", ""))[0])
             p = self.para()
             self.run(p, f"{L['why']}{L['colon']}", bold=True)
             self.claim(p, x)

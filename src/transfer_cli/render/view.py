@@ -14,7 +14,7 @@ from typing import Any
 from ..places import schema as S
 from ..pipeline.artifacts import Claim, Memo, cites_in
 from ..places.conditions import fmt_number, resolve_field
-from ..pipeline.i18n import LABELS, admin_level, t
+from ..pipeline.i18n import LABELS, t
 from ..pipeline.i18n.units import amount, english
 from ..identity import ByIdentity
 from .annexes import field_text, options, risks, timeline
@@ -169,9 +169,6 @@ def build_view(memo: Memo, source: S.Place, target: S.Place) -> dict[str, Any]:
         "matrix_header": matrix_header,
         "title": t(lang, "title", source=source.name(lang), target=target.name(lang)),
         "brief": brief,
-        "scope": t(lang, "scope_text", source=source.name(lang), target=target.name(lang),
-                   source_level=admin_level(lang, source.admin_level),
-                   target_level=admin_level(lang, target.admin_level), engine=run.engine),
         "overall_score": fit.overall_score,
         "overall_line": t(lang, "overall_line", score=fit.overall_score, basis=fit.overall_basis or ""),
         "problem": [notes.claim(c) for c in problems],
