@@ -443,12 +443,13 @@ def test_liling_memos_in_html_and_docx(target, lang, matrix_head, action_head, t
 
 # ---- the terminal -------------------------------------------------------------------------------
 
-def _on_a_terminal(*args, env: dict, cwd: Path) -> str:
-    """Run `transfer` with stdout on a pseudo-terminal, as an analyst at a shell sees it."""
+def _on_a_terminal(*args, env: dict, cwd: Path, stderr_too: bool = False) -> str:
+    """Run `transfer` with stdout (and stderr) on a pseudo-terminal, as an analyst at a shell sees it."""
     main, child = pty.openpty()
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_")) and k != "NO_COLOR"}
     full.update({"SOURCE_DATE_EPOCH": "1767225600", "COLUMNS": "160", "TERM": "xterm-256color"}, **env)
-    p = subprocess.Popen([TRANSFER, *map(str, args)], stdout=child, stderr=subprocess.DEVNULL, env=full, cwd=cwd)
+    p = subprocess.Popen([TRANSFER, *map(str, args)], stdout=child, stderr=child if stderr_too else subprocess.DEVNULL,
+                         env=full, cwd=cwd)
     os.close(child)
     chunks = []
     while True:
@@ -466,15 +467,17 @@ def _on_a_terminal(*args, env: dict, cwd: Path) -> str:
 
 def test_terminal_shows_the_brief_and_how_to_see_the_rest(tmp_path):
     args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC)
-    shown = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path)
+    shown = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path).replace("\r\n", "\n")
     brief = run_cli(*args, "--brief", cwd=tmp_path).stdout
-    full = run_cli(*args, cwd=tmp_path).stdout
-    assert shown.replace("\r\n", "\n").startswith(brief) and len(brief) < len(full) / 2
-    assert "## 附件" not in brief and "## 附件H" in full
-    hint = shown.replace("\r\n", "\n")[len(brief):].strip()
-    assert len(hint.splitlines()) == 1 and "--full" in hint and "-o memo.md" in hint
+    full = run_cli(*args, cwd=tmp_path)
+    assert shown == brief and len(brief) < len(full.stdout) / 2  # stdout: the brief alone
+    assert "## 附件" not in brief and "## 附件H" in full.stdout
+    # ... and one status line says how to see the rest
+    both = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path, stderr_too=True).replace("\r\n", "\n")
+    hint = [line for line in both.splitlines() if "--full" in line]
+    assert len(hint) == 1 and "-o memo.md" in hint[0] and "附件A–J" in hint[0]
     # piped output is never cut short, and carries no hint
-    assert "--full" not in full
+    assert "--full" not in full.stdout + full.stderr
 
 
 def test_terminal_full_memo_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
