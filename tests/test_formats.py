@@ -176,10 +176,10 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
     # ... and they are shown as the text they are
     assert SCRIPT in dom.text and IMG in dom.text and CLOSER in dom.text
 
-    # the same sections, in the same order, as the Markdown memo
+    # the same sections, in the same order, as the Markdown memo: the brief first, then the annexes
     assert [s["id"] for s in dom.all("section")] == [
-        "bottom_line", "problem", "context", "logic", "cards", "fit_matrix", "not_to_copy", "actions",
-        "risks", "gaps", "appendix", "verification", "run_record"]
+        "answer", "lessons", "dont_copy", "todo", "verify_first", "notes", "context", "logic", "cards",
+        "fit_matrix", "actions", "risks", "gaps", "appendix", "verification", "run_record"]
     assert h2s(r.stdout) == md_headings(md)
 
     # the fit matrix: one row per mechanism, each coloured by its mode
@@ -198,6 +198,29 @@ def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hosti
     assert links and set(links) <= ids
     entry = next(a for a in dom.all("li") if a.get("id") in ids and a["id"].startswith("ev"))
     assert entry
+
+    # a reader clicks the brief's first footnote: the page jumps to that evidence-appendix entry
+    from cdp import Browser
+    b = Browser(browser())
+    try:
+        b.open(html_path.as_uri())
+        landed = b.evaluate("""new Promise(done => {
+          const a = document.querySelector('#answer a[href^="#ev"], #lessons a[href^="#ev"]');
+          const before = Math.round(scrollY);
+          a.click();
+          setTimeout(() => {
+            const t = document.querySelector(':target');
+            done({href: a.getAttribute('href'), number: a.textContent, cite: a.title, hash: location.hash,
+                  target: t && t.id, section: t && t.closest('section').id, value: t && t.value,
+                  text: t && t.textContent, top: t && t.getBoundingClientRect().top, height: innerHeight,
+                  moved: Math.round(scrollY) > before});
+          }, 300);
+        })""")
+    finally:
+        b.close()
+    assert landed["hash"] == landed["href"] == f"#{landed['target']}" and landed["section"] == "appendix", landed
+    assert landed["moved"] and 0 <= landed["top"] < landed["height"] / 2, landed  # scrolled into view
+    assert str(landed["value"]) == landed["number"] and landed["text"].startswith(f"[{landed['cite']}]"), landed
 
     # screenshots for a human: desktop and phone width
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -304,6 +327,31 @@ def test_docx_reads_back_with_heading_styles_tables_fonts_and_page_numbers():
     marks = {b.get(f"{W}name") for b in body.iter(f"{W}bookmarkStart")}
     assert anchors and anchors <= marks
 
+    # the brief comes first; its first footnote links to an entry of the evidence appendix (Annex H)
+    assert h1[0] == "1. 结论" and h1[6].startswith("附件A")
+    order = [p for p in body.iter(f"{W}p")]
+    heading = next(i for i, p in enumerate(order) if "".join(t.text or "" for t in p.iter(f"{W}t")).startswith("附件H"))
+    first_link = next((i, h) for i, p in enumerate(order) for h in p.iter(f"{W}hyperlink"))
+    target = next(i for i, p in enumerate(order) for b in p.iter(f"{W}bookmarkStart")
+                  if b.get(f"{W}name") == first_link[1].get(f"{W}anchor"))
+    assert first_link[0] < order.index(next(p for p in order if "".join(t.text or "" for t in p.iter(f"{W}t")) == h1[6]))
+    assert target > heading
+
+
+def test_brief_alone_in_html_and_docx_links_to_its_own_notes(tmp_path):
+    analyze("alpha", "gamma", tmp_path / "b.html", "--cases", SYNTHETIC, "--brief")
+    analyze("alpha", "gamma", tmp_path / "b.docx", "--cases", SYNTHETIC, "--brief")
+    page = Page((tmp_path / "b.html").read_text(encoding="utf-8"))
+    assert [s["id"] for s in page.all("section")] == ["answer", "lessons", "dont_copy", "todo", "verify_first", "notes"]
+    ids = {a["id"] for _, a in page.tags if "id" in a}
+    links = [a["href"][1:] for a in page.all("a") if (a.get("href") or "").startswith("#ev")]
+    assert links and set(links) <= ids
+    doc = docx_doc((tmp_path / "b.docx").read_bytes())
+    assert not [p for p in doc.paragraphs if p.style.name == "Heading 1" and p.text.startswith("附件")]
+    body = doc.element.body
+    anchors = {h.get(f"{W}anchor") for h in body.iter(f"{W}hyperlink")}
+    assert anchors and anchors <= {b.get(f"{W}name") for b in body.iter(f"{W}bookmarkStart")}
+
 
 def test_docx_is_reproducible_and_dated_by_the_run(tmp_path):
     a, b = tmp_path / "a.docx", tmp_path / "b.docx"
@@ -395,12 +443,13 @@ def test_liling_memos_in_html_and_docx(target, lang, matrix_head, action_head, t
 
 # ---- the terminal -------------------------------------------------------------------------------
 
-def _on_a_terminal(*args, env: dict, cwd: Path) -> str:
-    """Run `transfer` with stdout on a pseudo-terminal, as an analyst at a shell sees it."""
+def _on_a_terminal(*args, env: dict, cwd: Path, stderr_too: bool = False) -> str:
+    """Run `transfer` with stdout (and stderr) on a pseudo-terminal, as an analyst at a shell sees it."""
     main, child = pty.openpty()
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_")) and k != "NO_COLOR"}
     full.update({"SOURCE_DATE_EPOCH": "1767225600", "COLUMNS": "160", "TERM": "xterm-256color"}, **env)
-    p = subprocess.Popen([TRANSFER, *map(str, args)], stdout=child, stderr=subprocess.DEVNULL, env=full, cwd=cwd)
+    p = subprocess.Popen([TRANSFER, *map(str, args)], stdout=child, stderr=child if stderr_too else subprocess.DEVNULL,
+                         env=full, cwd=cwd)
     os.close(child)
     chunks = []
     while True:
@@ -416,17 +465,33 @@ def _on_a_terminal(*args, env: dict, cwd: Path) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_terminal_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
+def test_terminal_shows_the_brief_and_how_to_see_the_rest(tmp_path):
     args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC)
+    shown = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path).replace("\r\n", "\n")
+    brief = run_cli(*args, "--brief", cwd=tmp_path).stdout
+    full = run_cli(*args, cwd=tmp_path)
+    assert shown == brief and len(brief) < len(full.stdout) / 2  # stdout: the brief alone
+    assert "## 附件" not in brief and "## 附件H" in full.stdout
+    # ... and one status line says how to see the rest
+    both = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path, stderr_too=True).replace("\r\n", "\n")
+    hint = [line for line in both.splitlines() if "--full" in line]
+    assert len(hint) == 1 and "-o memo.md" in hint[0] and "附件A–J" in hint[0]
+    # piped output is never cut short, and carries no hint
+    assert "--full" not in full.stdout + full.stderr
+
+
+def test_terminal_full_memo_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):
+    args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--full")
     coloured = _on_a_terminal(*args, env={}, cwd=tmp_path)
     assert "\x1b[" in coloured
-    matrix = coloured[coloured.index(". 适配矩阵"):coloured.index(". 不应照搬")]
+    matrix = coloured[coloured.index("附件D"):coloured.index("附件E")]
     assert "┏" in matrix and "不宜迁移" in matrix  # a drawn table with the verdicts
     # the avoid verdict is drawn in its colour (#cf222e; rich may map it to the nearest ANSI red)
     verdict = matrix[:matrix.index("不宜迁移")]
     assert re.search(r"\x1b\[[0-9;]*(31|91|38;2;207;34;46|38;5;\d+)[0-9;]*m[^\x1b]*$", verdict)
     for heading in md_headings(run_cli(*args, cwd=tmp_path).stdout):
         assert heading in coloured
+    assert "--full" not in coloured  # the whole memo: no hint
 
     plain = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path)
     assert "\x1b[" not in plain and "| M2 " in plain  # plain Markdown

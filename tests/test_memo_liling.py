@@ -33,11 +33,15 @@ def test_fresh_run_prints_the_full_memo(tmp_path):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert out.startswith("# 经验借鉴可行性备忘录：锦江区能从醴陵市学什么")
-    headings = [line for line in out.splitlines() if line.startswith("## ")]
-    assert [h.split(". ", 1)[1] for h in headings] == [
-        "结论先行", "目标地自身的问题", "背景对照", "来源地发展逻辑（按阶段）", "机制卡片", "适配矩阵",
-        "不应照搬的内容及原因", "行动表", "风险", "证据缺口与核实步骤", "证据附录", "核验报告", "运行记录"]
-    assert "[liling/" in out and "[jinjiang:indicators." in out
+    headings = [line[3:] for line in out.splitlines() if line.startswith("## ")]
+    # piped, the whole memo: the decision brief first, then the annexes A-J
+    assert headings == [
+        "1. 结论", "2. 值得采取的借鉴", "3. 不宜照搬的内容及原因", "4. 建议行动", "5. 决策前需核实",
+        "注释（附件H证据附录编号）", "附件A　背景对照、行政层级与规模", "附件B　来源地发展时间线", "附件C　机制卡片",
+        "附件D　适配矩阵", "附件E　方案比较与完整行动表", "附件F　风险、应对与责任主体", "附件G　证据缺口与核实步骤",
+        "附件H　证据附录", "附件I　核验报告", "附件J　运行记录"]
+    # citations are footnote numbers; the numbered evidence appendix names each note or field once
+    assert "1. **liling/" in out and "**jinjiang:indicators." in out and "[liling/" not in out
     assert "liling → jinjiang" in r.stderr  # status goes to stderr, the memo alone to stdout
 
 

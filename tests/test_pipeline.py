@@ -102,11 +102,15 @@ def test_md_and_json_outputs_and_english(tmp_path):
     assert r.returncode == 0 and r.stdout == ""
     md = (tmp_path / "memo.md").read_text(encoding="utf-8")
     assert md.startswith("# Transferability memo: what can Gamma District learn from Alpha?")
-    for heading in ("Bottom line", "Context side by side", "Mechanism cards", "Fit matrix",
-                    "What not to copy, and why", "Action table", "Evidence gaps", "Run record"):
-        assert f"## " in md and heading in md
+    for heading in ("1. The answer", "2. Lessons worth acting on", "3. What not to copy, and why", "4. Actions",
+                    "Annex A. Context", "Annex C. Mechanism cards", "Annex D. Fit matrix",
+                    "Annex E. Options and the full action table", "Annex G. Evidence gaps", "Annex J. Run record"):
+        assert f"\n## {heading}" in md
     memo = memo_json("alpha", "gamma", tmp_path, "--format", "json")
-    assert set(memo) == {"kind", "logic", "fit", "plan", "run"}
+    assert set(memo) == {"kind", "logic", "fit", "plan", "run", "brief"}
+    # the JSON carries the brief as data: the same actions as the plan's first ones, footnotes numbered
+    assert [a["id"] for a in memo["brief"]["actions"]] == [a["id"] for a in memo["plan"]["actions"]][:6]
+    assert [n["n"] for n in memo["brief"]["notes"]] == list(range(1, len(memo["brief"]["notes"]) + 1))
     assert memo["run"]["engine"] == "offline" and memo["run"]["inputs"][0]["files"]
 
 

@@ -129,9 +129,11 @@ def analyze(
     no_cache: NoCacheOpt = False,
     no_log: NoLogOpt = False,
     allow_same: Annotated[bool, typer.Option("--allow-same", help="Allow a place to be its own target.")] = False,
+    brief: Annotated[bool, typer.Option("--brief", help="Only the decision brief, without the annexes.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="On a terminal, the whole memo, not only the decision brief.")] = False,
 ):
-    """Run the three stages for SOURCE -> TARGET and print or save the memo."""
-    from .render import format_for, render
+    """Run the three stages for SOURCE -> TARGET; print the decision brief (--full: all) or save the memo."""
+    from .render import format_for, hint_full, render
     from .pipeline.artifacts import read_logic
     from .pipeline.preflight import check_logic, check_output, check_pair
     from .pipeline.stages import analyze as run
@@ -152,7 +154,10 @@ def analyze(
     eng = choose_engine(engine, **llm)
     status(f"{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
-    emit(render(memo, src.place, tgt.place, fmt), output, fmt, memo=(memo, src.place, tgt.place))
+    brief_only = brief or (output is None and fmt == "md" and sys.stdout.isatty() and not full)
+    emit(render(memo, src.place, tgt.place, fmt, brief_only), output, fmt, memo=(memo, src.place, tgt.place, brief_only))
+    if brief_only and not brief:  # a terminal got the brief alone: one line on how to see the rest
+        status(hint_full(lang))
 
 
 @app.command()

@@ -11,8 +11,8 @@ from ..places import schema as S
 from ..places import vocabulary as V
 from .artifacts import (KPI, Action, ActionPlan, ActionRisk, CaseLogic, FitAssessment, MechanismFit,
                         MechanismLogic, Option)
-from ..places.conditions import fmt_number
-from .i18n import admin_level, indicator_name, problem_label, t
+from .i18n import admin_level, indicator_name, industry_name, problem_label, t
+from .i18n.units import dated
 
 _WEIGHT = {"high": 3, "medium": 2, "low": 1}
 _MODE_RANK = {"copy": 0, "in_place": 1, "adapt": 2, "inspire": 3}
@@ -125,22 +125,22 @@ def kpis(m: MechanismLogic, problem, target: S.Place, lang: str) -> list[KPI]:
 def kpi(key: str, target: S.Place, lang: str) -> KPI:
     ind = target.indicators.get(key)
     label = indicator_name(lang, key)
-    goal, gcite = _goal_target(key, target)
+    goal, gcite = _goal_target(key, target, lang)
     if ind is None:
         return KPI(indicator=key, label=label, target=goal, target_cite=gcite)
     src = target.sources.get(ind.source)
-    return KPI(indicator=key, label=label, baseline=f"{fmt_number(ind.value)} {ind.unit} ({ind.year})",
+    return KPI(indicator=key, label=label, baseline=dated(ind.value, ind.unit, ind.year, lang),
                baseline_cite=f"{target.id}:indicators.{key}", target=goal, target_cite=gcite,
                data_source=src.title if src else None)
 
 
-def _goal_target(key: str, target: S.Place) -> tuple[str | None, str | None]:
+def _goal_target(key: str, target: S.Place, lang: str) -> tuple[str | None, str | None]:
     """The target's own figure for this indicator, from one of its goals."""
     for g in target.goals:
         for x in g.targets:
             ind = target.indicators.get(key)
             if x.indicator == key and (ind is None or x.of is None or ind.of == x.of):
-                return f"{fmt_number(x.value)} {x.unit} ({x.year})", f"{target.id}:goals.{g.id}"
+                return dated(x.value, x.unit, x.year, lang), f"{target.id}:goals.{g.id}"
     return None, None
 
 
@@ -210,10 +210,16 @@ def action(m: MechanismLogic, mf: MechanismFit, problem, source: S.Place, target
     if kind == "study":
         title = t(lang, "a_study2", principle=m.principle)
         step = (m.adoption.study if m.adoption and m.adoption.study else t(lang, "a_study_step", target=tname))
+        own = _own_industries(target, lang)
+        if own and _lacks_base(m, mf):
+            # the authored study visits the source's industry, which the target does not have: study the
+            # principle on the target's own industries instead (a ceramics visit does not answer a finance district)
+            step = t(lang, "a_study_local", target=tname, industries=own)
         horizon, review = t(lang, "h_study"), t(lang, "rv_study")
     elif kind == "compare":
         title = t(lang, "a_compare", existing=mf.existing.name, source=source.name(lang), mechanism=m.name)
-        step = t(lang, "a_compare_step", existing=mf.existing.name, source=source.name(lang), principle=m.principle)
+        step = t(lang, "a_compare_step", existing=mf.existing.name, source=source.name(lang),
+                 principle=m.principle.rstrip("。."))
         horizon, review = t(lang, "h_compare"), t(lang, "rv_compare")
     else:
         title = _fill(m.adoption.title if m.adoption else None, **slots) or t(lang, "a_pilot_noanalog", principle=m.principle)
@@ -244,6 +250,18 @@ def action(m: MechanismLogic, mf: MechanismFit, problem, source: S.Place, target
                review=review, cites=list(dict.fromkeys(c for c in cites if c)))
     weight = _WEIGHT[getattr(problem, "weight", "medium")]
     return (_MODE_RANK[mf.mode], -weight, -mf.score, m.id), a
+
+
+def _lacks_base(m: MechanismLogic, mf: MechanismFit) -> bool:
+    """True when the verdict is 'principle only' because the target lacks the industrial base itself."""
+    kinds = {s.id: s.kind for s in m.support_factors}
+    return any(f.necessity == "necessary" and f.status == "absent" and f.analog is None
+               and kinds.get(f.factor_id) == "industrial_base" for f in mf.factors)
+
+
+def _own_industries(target: S.Place, lang: str) -> str:
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(industry_name(lang, i.tag) for i in target.industries if i.weight in ("pillar", "major"))
 
 
 def options(fit: FitAssessment, actions: list[Action], source: S.Place, target: S.Place, lang: str) -> list[Option]:

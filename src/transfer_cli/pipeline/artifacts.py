@@ -297,6 +297,8 @@ class Memo(Model):
     fit: FitAssessment
     plan: ActionPlan
     run: RunRecord
+    # the decision brief as rendered (render/brief.py), for readers of the JSON; derived, never read back
+    brief: dict | None = None
 
 
 # Where an artifact's dump holds citations: lists of them, and single ones.

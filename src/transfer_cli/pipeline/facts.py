@@ -16,9 +16,10 @@ from pydantic import TypeAdapter
 from ..identity import ByIdentity
 from ..places import schema as S
 from ..places import vocabulary as V
-from ..places.conditions import Evaluation, evaluate, fmt_number
+from ..places.conditions import Evaluation, evaluate
 from .artifacts import CaseLogic, Claim, ContextRow
 from .i18n import admin_level, indicator_name, industry_name, t
+from .i18n.units import dated
 
 CONTEXT_KEYS = ("area", "population_resident", "population_registered", "population_density", "gdp",
                 "gdp_per_capita", "gdp_growth", "primary_share", "secondary_share", "tertiary_share",
@@ -31,11 +32,11 @@ _PART = re.compile(r"(?i)Jan|Q[1-4]|H[12]|月|季|上半年|下半年")
 YEAR_GAP = 3  # years apart at which two figures are flagged as not from the same time
 
 
-def _value(place: S.Place, key: str) -> tuple[str | None, str | None]:
+def _value(place: S.Place, key: str, lang: str) -> tuple[str | None, str | None]:
     ind = place.indicators.get(key)
     if ind is None:
         return None, None
-    return f"{fmt_number(ind.value)} {ind.unit} ({ind.year})", f"{place.id}:indicators.{key}"
+    return dated(ind.value, ind.unit, ind.year, lang), f"{place.id}:indicators.{key}"
 
 
 def _year(y) -> int | None:
@@ -72,7 +73,7 @@ def context_rows(source: S.Place, target: S.Place, lang: str) -> list[ContextRow
                                target_value=S.text(target.parent, lang) or None,
                                target_cite=f"{target.id}:parent" if target.parent else None))
     for key in CONTEXT_KEYS:
-        (sv, sc), (tv, tc) = _value(source, key), _value(target, key)
+        (sv, sc), (tv, tc) = _value(source, key, lang), _value(target, key, lang)
         if not (sv or tv):
             continue
         si, ti = source.indicators.get(key), target.indicators.get(key)
@@ -120,7 +121,7 @@ def scale_differences(source: S.Place, target: S.Place, lang: str) -> list[Claim
     sname, tname = source.name(lang), target.name(lang)
     out = [admin_claim(source, target, lang)]
     for key in SCALE_KEYS:
-        (sv, sc), (tv, tc) = _value(source, key), _value(target, key)
+        (sv, sc), (tv, tc) = _value(source, key, lang), _value(target, key, lang)
         label = indicator_name(lang, key)
         if sv and tv:
             out.append(Claim(text=t(lang, "scale_row", label=label, source=sname, sv=sv, target=tname, tv=tv),

@@ -15,17 +15,25 @@ def format_for(path, explicit: str | None = None) -> str:
     return fmt
 
 
-def render(memo, source, target, fmt: str) -> str | bytes:
-    """The memo in one format; each renderer module is imported only when used."""
+def hint_full(lang: str) -> str:
+    from ..pipeline.i18n import t
+    return t(lang, "hint_full")
+
+
+def render(memo, source, target, fmt: str, brief_only: bool = False) -> str | bytes:
+    """The memo in one format: the decision brief, then the annexes (brief_only: the brief alone).
+    JSON is the artifacts with the brief as data. Each renderer module is imported only when used."""
     if fmt == "json":
-        return memo.model_dump_json(indent=2) + "\n"
+        from .view import build_view
+        brief = build_view(memo, source, target)["brief"]
+        return memo.model_copy(update={"brief": brief}).model_dump_json(indent=2) + "\n"
     if fmt == "md":
         from .markdown import render_markdown
-        return render_markdown(memo, source, target)
+        return render_markdown(memo, source, target, brief_only=brief_only)
     if fmt == "html":
         from .html import render_html
-        return render_html(memo, source, target)
+        return render_html(memo, source, target, brief_only=brief_only)
     if fmt == "docx":
         from .docx import render_docx
-        return render_docx(memo, source, target)
+        return render_docx(memo, source, target, brief_only=brief_only)
     raise ValueError(fmt)

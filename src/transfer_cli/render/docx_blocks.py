@@ -171,16 +171,16 @@ class Blocks:
                 self.run(p, part, mono=bool(i % 2))
 
     def cites(self, p, cites):
-        """[a; b] with each citation a link to its evidence-appendix entry (a bookmark)."""
+        """[3, 17]: footnote numbers, each an internal link to its evidence-appendix entry (a bookmark)."""
         if not cites:
             return
         self.run(p, " [", size=8, colour=MUTED)
-        for i, c in enumerate(cites):
+        for i, c in enumerate(dict.fromkeys(cites)):
             if i:
-                self.run(p, "; ", size=8, colour=MUTED)
+                self.run(p, ", ", size=8, colour=MUTED)
             anchor = self.v["anchors"].get(c)
             if anchor:
-                self.link(p, c, anchor)
+                self.link(p, str(self.v["numbers"][c]), anchor)
             else:
                 self.run(p, c, size=8, colour=MUTED)
         self.run(p, "]", size=8, colour=MUTED)

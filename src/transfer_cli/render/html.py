@@ -41,6 +41,6 @@ def environment():
     return env
 
 
-def render_html(memo, source, target, view: dict | None = None) -> str:
-    view = view or build_view(memo, source, target)
+def render_html(memo, source, target, view: dict | None = None, brief_only: bool = False) -> str:
+    view = dict(view or build_view(memo, source, target), brief_only=brief_only)
     return environment().get_template("memo.html.j2").render(v=view)

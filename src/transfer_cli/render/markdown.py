@@ -56,6 +56,7 @@ def bytecode_cache():
     return jinja2.FileSystemBytecodeCache(str(path))
 
 
-def render_markdown(memo, source, target, view: dict | None = None) -> str:
-    view = view or build_view(memo, source, target)
+def render_markdown(memo, source, target, view: dict | None = None, brief_only: bool = False) -> str:
+    """The memo: the decision brief, then the annexes (none with brief_only)."""
+    view = dict(view or build_view(memo, source, target), brief_only=brief_only)
     return environment().get_template("memo.md.j2").render(v=view)

@@ -16,7 +16,7 @@ def print_markdown(text: str) -> None:
     Console(markup=False).print(Markdown(text))
 
 
-def print_memo(memo, source, target, console=None) -> None:
+def print_memo(memo, source, target, brief_only: bool = False, console=None) -> None:
     """The Markdown memo rendered by rich, with the fit matrix as a colour-coded table.
 
     The text is the Markdown renderer's own output, from the same view, so the terminal shows
@@ -26,18 +26,23 @@ def print_memo(memo, source, target, console=None) -> None:
     from rich.markdown import Markdown
 
     from .markdown import render_markdown
-    from .view import SECTION_ORDER, build_view
+    from .view import build_view
     view = build_view(memo, source, target)
-    text = render_markdown(memo, source, target, view=view)
+    text = render_markdown(memo, source, target, view=view, brief_only=brief_only)
     con = console or Console(markup=False)
-    chunks = re.split(r"(?m)^(?=## )", text)  # the title block, then one chunk per numbered section
-    if len(chunks) != len(SECTION_ORDER) + 1:  # a template that no longer matches: plain rich Markdown
+    keys = [s["key"] for s in view["sections"] if s["brief"] or not brief_only]
+    chunks = re.split(r"(?m)^(?=## )", text)  # the title block, then one chunk per section
+    if len(chunks) != len(keys) + 1:  # a template that no longer matches: plain rich Markdown
         con.print(Markdown(text))
         return
-    for key, chunk in zip(("title", *SECTION_ORDER), chunks):
-        if key == "fit_matrix":
+    for key, chunk in zip(("title", *keys), chunks):
+        if key == "fit_matrix":  # the Markdown table drawn as a coloured one; the text around it as is
             con.print(Markdown(chunk.split("\n", 1)[0]))
+            con.print(Markdown(view["overall_line"]))
             con.print(fit_table(view))
+            rest = chunk.find("\n### ")
+            if rest >= 0:
+                con.print(Markdown(chunk[rest:]))
         else:
             con.print(Markdown(chunk))
 

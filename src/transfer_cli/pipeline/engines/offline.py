@@ -150,6 +150,7 @@ def answer(fits: list[MechanismFit], logic: CaseLogic, source: S.Place, target: 
     """The answer in two or three sentences: what carries over, what does not and why, what waits
     on a check. Counts are left out: they are ours, not facts of either place."""
     sep = "、" if lang == "zh" else "; "
+    ids_sep = "、" if lang == "zh" else ", "
     kw = dict(source=source.name(lang), target=target.name(lang))
     specs = {m.id: m for m in logic.mechanisms}
     firm = sorted((f for f in fits if f.mode in ("copy", "adapt", "in_place") and not f.conditional),
@@ -182,16 +183,16 @@ def answer(fits: list[MechanismFit], logic: CaseLogic, source: S.Place, target: 
         cites = list(dict.fromkeys(c for _, xs in top for _, cs in xs[:2] for c in cs))
         text = t(lang, "ans_no", names=sep.join(name for name, _ in top), **kw)
         if principle:
-            text += t(lang, "ans_inspire", ids=sep.join(f.mechanism_id for f in principle))
+            text += t(lang, "ans_inspire", ids=ids_sep.join(f.mechanism_id for f in principle))
         if avoid:
-            text += t(lang, "ans_avoid", ids=sep.join(f.mechanism_id for f in avoid))
+            text += t(lang, "ans_avoid", ids=ids_sep.join(f.mechanism_id for f in avoid))
         else:  # the principle clause was written to be followed by the avoid one: end the sentence
             text = text.rstrip("；; ") + ("。" if lang == "zh" else ".")
         out.append(Claim(text=text, cites=cites[:4]))
     if waiting:
         names = sep.join(dict.fromkeys(x.name for f in waiting for x in f.factors
                                        if x.necessity == "necessary" and x.status == "unknown" and x.analog is None))
-        out.append(Claim(text=t(lang, "ans_verify", ids=sep.join(f.mechanism_id for f in waiting), names=names),
+        out.append(Claim(text=t(lang, "ans_verify", ids=ids_sep.join(f.mechanism_id for f in waiting), names=names),
                          cites=[c for f in waiting for c in f.rationale.cites[:1]][:3]))
     return out
 
