@@ -208,7 +208,9 @@ def action(m: MechanismLogic, mf: MechanismFit, problem, source: S.Place, target
     builds = [f.factor_id for f in mf.factors if f.necessity == "necessary" and f.status == "partial" and f.analog is None]
     unknown = [f for f in mf.factors if f.necessity == "necessary" and f.status == "unknown" and f.analog is None]
     if kind == "study":
-        title = t(lang, "a_study2", principle=m.principle)
+        # the title names the question, not the source's principle: that principle speaks of the
+        # source's own trade (crafts, kilns), which reads absurdly as a finance district's action
+        title = t(lang, "a_study2", source=source.name(lang), mechanism=m.id, problem=slots["problem"])
         step = (m.adoption.study if m.adoption and m.adoption.study else t(lang, "a_study_step", target=tname))
         own = _own_industries(target, lang)
         if own and _lacks_base(m, mf):
