@@ -25,7 +25,10 @@ pytestmark = pytest.mark.slow  # ~20 s on two cores
 
 ALPHA = (SYNTHETIC / "alpha.yaml").read_text(encoding="utf-8")
 ALPHA_DATA = yaml.safe_load(ALPHA)
-SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 120)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: CI runs the same examples every time (a red run must be reproducible);
+# FUZZ_RANDOM=1 explores new ones while working
+SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 120)), deadline=None,
+                    derandomize=not os.environ.get("FUZZ_RANDOM"), suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.dates())
 values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),

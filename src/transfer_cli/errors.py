@@ -21,6 +21,16 @@ class CaseError(InputError):
     """One or more problems in a place file, each naming file, line and field."""
 
 
+def field_name(part) -> str:
+    """A key as a path shows it: quoted when it holds spaces or control characters (a key in a
+    damaged file can), so an error stays one readable line."""
+    text = str(part)
+    if text and text.isprintable() and not any(c.isspace() for c in text):
+        return text
+    import json
+    return json.dumps(text, ensure_ascii=False)
+
+
 def field_path(loc) -> str:
     """A pydantic error location as a file's field path (`mechanisms[0].support_factors[1].kind`).
 
@@ -30,7 +40,7 @@ def field_path(loc) -> str:
     for p in loc:
         if isinstance(p, str) and (p[:1].isupper() or "[" in p):
             continue
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += f"[{p}]" if isinstance(p, int) else (f".{field_name(p)}" if out else field_name(p))
     return out
 
 

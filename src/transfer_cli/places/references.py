@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..errors import field_name
 from . import vocabulary as V
 from .schema import Place
 
@@ -13,7 +14,7 @@ from .schema import Place
 def _fmt_path(parts: Iterable[Any]) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += f"[{p}]" if isinstance(p, int) else (f".{field_name(p)}" if out else field_name(p))
     return out
 
 
