@@ -130,6 +130,7 @@ def test_an_edited_logic_file_is_checked_before_stage_2(cli, tmp_path, logic_fil
     assert cli("analyze", "liling", "jinjiang", "--logic", str(logic_file), "-o", "memo.md").returncode == 0
 
 
+@pytest.mark.slow
 def test_the_same_memo_from_any_working_directory(tmp_path):
     (tmp_path / "deep" / "er").mkdir(parents=True)
     digests = set()

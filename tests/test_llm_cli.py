@@ -170,6 +170,7 @@ def test_429_honours_retry_after(cli, small, env):
     assert "rate limited" in r.stderr
 
 
+@pytest.mark.slow
 def test_500s_are_retried_then_a_clear_error(cli, small, env):
     small.script += [status(500), status(502, "bad gateway")]
     r = analyze(cli, small, env)
@@ -185,6 +186,7 @@ def test_500s_are_retried_then_a_clear_error(cli, small, env):
     assert r2.stderr.strip().splitlines()[-1] == f"error: {small.url}: HTTP 503; gave up after 3 attempts"
 
 
+@pytest.mark.slow
 def test_timeout_is_retried(cli, small, env):
     small.script.append(hang(4))
     # the timeout bounds each attempt's whole round trip: 1.5 s leaves room for a loaded machine
@@ -194,6 +196,7 @@ def test_timeout_is_retried(cli, small, env):
     assert "no reply within 1.5s" in r.stderr
 
 
+@pytest.mark.slow
 def test_truncated_output_is_reasked_then_reported(cli, small, env):
     text = json.dumps(replies(**SMALL)["extract"], ensure_ascii=False)
     small.script.append(reply(text[:2000], finish_reason="length"))
@@ -208,6 +211,7 @@ def test_truncated_output_is_reasked_then_reported(cli, small, env):
     assert "cut off" in r2.stderr and "max_output_tokens" in r2.stderr
 
 
+@pytest.mark.slow
 def test_think_blocks_and_refusals(cli, small, env):
     text = json.dumps(replies(**SMALL)["extract"], ensure_ascii=False)
     small.script.append(reply("<think>Let me reason about Liling first.</think>\n" + text))
@@ -220,6 +224,7 @@ def test_think_blocks_and_refusals(cli, small, env):
     assert r2.stderr.strip().splitlines()[-1] == "error: the model refused: I can't help with that."
 
 
+@pytest.mark.slow
 def test_citation_to_missing_note_is_reasked_once_then_flagged_in_memo(cli, server, env, tmp_path):
     bad = replies()["extract"]
     lever = draft_of("liling").mechanisms[0].lever.cites

@@ -74,6 +74,7 @@ def test_config_file_errors_name_the_file(cfg, tmp_path):
         cfg.resolve()
 
 
+@pytest.mark.slow
 def test_provider_profile_drives_a_run_and_doctor(cli, tmp_path):
     with FakeServer(responder=artifact_responder(replies(**SMALL)), reject={"json_schema"}, models=("qwen-plus",)) as server:
         (tmp_path / "transfer.toml").write_text(
@@ -128,6 +129,7 @@ def test_prompt_override_is_used_and_recorded(cli, tmp_path):
     assert prompts == {"extract_logic.zh": "2", "check_fit.zh": "7", "draft_actions.zh": "1"}
 
 
+@pytest.mark.slow
 def test_cache_stats_and_clear(cli, tmp_path):
     env = llm_env(tmp_path)
     with FakeServer(responder=artifact_responder(replies(**SMALL))) as server:

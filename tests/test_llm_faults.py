@@ -67,6 +67,7 @@ def test_a_server_refusing_the_schema_key_gets_bare_json_object(cli, env):
         assert "schema" in fmts[1] and all("schema" not in f for f in fmts[2:])
 
 
+@pytest.mark.slow
 def test_an_empty_condition_is_reasked_then_reported_in_one_line(cli, env):
     bad = replies(**SMALL)["extract"]
     bad["mechanisms"][0]["edits"] = [{"path": "support_factors.0.condition", "value": "{}"}]
@@ -94,6 +95,7 @@ def test_the_sdk_does_not_retry_behind_our_back(cli, env):
         assert r.stderr.strip().splitlines()[-1] == f"error: {server.url}: HTTP 500; gave up after 1 attempt"
 
 
+@pytest.mark.slow
 def test_a_trickling_server_cannot_stretch_a_request(cli, env):
     text = json.dumps(replies(**SMALL)["extract"], ensure_ascii=False)
     with FakeServer(responder=artifact_responder(replies(**SMALL))) as server:
@@ -113,6 +115,7 @@ def test_a_trickling_server_cannot_stretch_a_request(cli, env):
         assert "the request's deadline is 1.5s" in r2.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "directory"])
 def test_a_damaged_cache_is_set_aside_with_one_warning(cli, env, tmp_path, damage):
     with FakeServer(responder=artifact_responder(replies(**SMALL))) as server:
@@ -151,6 +154,7 @@ def test_doctor_against_a_dead_endpoint_answers_fast(cli, env):
     assert "retry 1/" not in r.stdout + r.stderr
 
 
+@pytest.mark.slow
 def test_a_server_echoing_the_key_never_gets_it_printed(cli, env, tmp_path):
     echo = "bad request; headers were Authorization: {authorization}"
     with FakeServer(responder=artifact_responder(replies(**SMALL)), reject={"json_schema"},
@@ -217,6 +221,7 @@ def test_fault_matrix_a_refusal_is_reported_in_one_line(cli, tmp_path):
         no_key(r)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_matrix_each_fault_recovers_without_the_key(cli, tmp_path, fault):
     env = llm_env(tmp_path, TRANSFER_TIMEOUT="1.5", TRANSFER_MODE="json_schema")

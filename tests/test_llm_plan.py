@@ -22,6 +22,7 @@ def _rows(stderr: str) -> dict:
                                  r"in (\d+) request", stderr, re.M)}
 
 
+@pytest.mark.slow
 def test_dry_run_shows_the_plan_per_stage(cli, tmp_path):
     env = llm_env(tmp_path, TRANSFER_CONTEXT_WINDOW="8192", TRANSFER_MAX_OUTPUT="2048")
     r = cli("analyze", "liling", "jinjiang", "--dry-run", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", env=env)
@@ -43,6 +44,7 @@ def test_dry_run_shows_the_plan_per_stage(cli, tmp_path):
     assert "output 16,384" in big.stderr
 
 
+@pytest.mark.slow
 def test_a_request_that_cannot_fit_is_said_before_sending(cli, tmp_path):
     env = llm_env(tmp_path, TRANSFER_CONTEXT_WINDOW="3000", TRANSFER_MAX_OUTPUT="1000")
     r = cli("analyze", "liling", "jinjiang", "--dry-run", "--model", "m", env=env)

@@ -36,6 +36,7 @@ def logs_json(cli, env, *args) -> list[dict]:
     return json.loads(r.stdout)
 
 
+@pytest.mark.slow
 def test_the_log_holds_exactly_the_requests_the_server_saw_and_no_key(cli, server, env, tmp_path):
     server.script += [status(500)]  # one retry: two requests on the wire, one logged request with 2 attempts
     r = analyze(cli, server, env, "-o", "memo.json")
@@ -98,6 +99,7 @@ def test_a_key_that_appears_in_a_prompt_is_redacted(cli, server, tmp_path):
     assert KEY.encode() not in (tmp_path / "data" / "logs.sqlite").read_bytes()
 
 
+@pytest.mark.slow
 def test_no_log_flag_and_config_setting_turn_it_off(cli, server, tmp_path):
     env = llm_env(tmp_path)
     r = analyze(cli, server, env, "--no-log", "-o", "memo.json")
@@ -124,6 +126,7 @@ def test_offline_runs_log_nothing_and_carry_no_run_id(cli, tmp_path):
     assert json.loads((tmp_path / "memo.json").read_text(encoding="utf-8"))["run"]["run_id"] is None
 
 
+@pytest.mark.slow
 def test_a_batch_is_one_run_and_each_request_names_its_pair(cli, tmp_path):
     from fakeserver import per_target_responder, target_of
     from llm_helpers import batch_replies
