@@ -194,12 +194,24 @@ def test_plan_file_with_two_sources(tmp_path, cases, cli):
     ("plan.yaml", "source: alpha\n", r"plan\.yaml:1: the plan must be a list"),
     ("plan.yaml", "- [alpha, beta\n", r"plan\.yaml:\d+: YAML syntax error"),
 ])
-def test_bad_plan_rows_name_file_line_and_field(tmp_path, cli, name, text, expected):
+def test_bad_plan_rows_name_file_line_and_field(tmp_path, monkeypatch, name, text, expected):
+    # the plan reader in-process; the command's handling of its error is the next test
+    from transfer_cli.batch.plan import read_plan
+    from transfer_cli.errors import InputError
+    from transfer_cli.places.loader import Library
     (tmp_path / name).write_text(text, encoding="utf-8")
-    r = cli("batch", "--plan", name, "--cases", SYNTHETIC, "-o", "out")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        read_plan(Path(name), Library([SYNTHETIC]))
+    assert re.search("^" + expected, str(err.value), re.M), str(err.value)
+
+
+def test_a_bad_plan_is_one_line_exit_2_and_nothing_written(tmp_path, cli):
+    (tmp_path / "plan.csv").write_text("source,target\nalpha,beta\nalpha,gama\n", encoding="utf-8")
+    r = cli("batch", "--plan", "plan.csv", "--cases", SYNTHETIC, "-o", "out")
     assert r.returncode == 2
-    assert re.search("^error: " + expected, r.stderr, re.M), r.stderr
-    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+    assert r.stderr.startswith("error: plan.csv:3: target: unknown place 'gama'; did you mean 'gamma'") and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args,expected", [

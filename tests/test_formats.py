@@ -390,7 +390,7 @@ def _content(view, key=None):
         yield " ".join(view.split())
 
 
-@pytest.mark.parametrize("target", ("beta", "gamma"))
+@pytest.mark.parametrize("target", (pytest.param("beta", marks=pytest.mark.slow), "gamma"))
 def test_html_and_docx_show_every_string_of_the_view(target):
     """A field added to the view but left out of a renderer fails here, not in a reader's hands."""
     from transfer_cli.places.loader import Library

@@ -221,6 +221,7 @@ def test_a_model_drafts_the_other_fields_and_the_quote_check_drops_what_the_docu
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.slow  # four runs
 def test_merge_adds_what_the_profile_lacks_keeps_what_a_person_wrote_and_shows_the_diff(tmp_path):
     text = _draft(tmp_path, REPORT)
     # a person reviewed the draft: chose the level and parent, corrected GDP, added a comment

@@ -41,6 +41,7 @@ def test_names_come_from_the_cache_and_follow_edits(tmp_path, monkeypatch):
     assert Library([user]).resolve_id("醴陵") == "liling"
 
 
+@pytest.mark.slow  # three analyses; names resolve in-process above
 def test_analyze_accepts_chinese_and_english_names_alike(tmp_path):
     by_id = run_cli("analyze", "liling", "jinjiang", cwd=tmp_path)
     by_zh = run_cli("analyze", "醴陵", "锦江区", cwd=tmp_path)

@@ -57,6 +57,7 @@ def assert_no_key_anywhere(tmp_path, *results):
             assert KEY.encode() not in f.read_bytes(), f"the API key leaked into {f}"
 
 
+@pytest.mark.slow  # two llm runs on the real case; alpha->beta covers the path in the fast suite
 def test_normal_run_one_request_per_stage_then_zero(cli, server, env, tmp_path):
     r = analyze(cli, server, env, "-o", "memo.json")
     assert r.returncode == 0, r.stderr

@@ -36,7 +36,8 @@ def no_key(*results):
         assert KEY not in r.stdout and KEY not in r.stderr
 
 
-@pytest.mark.parametrize("code,message", [(500, LLAMA_CPP_PY_500), (400, OPENAI_INVALID_SCHEMA)],
+@pytest.mark.parametrize("code,message", [(500, LLAMA_CPP_PY_500),
+                                          pytest.param(400, OPENAI_INVALID_SCHEMA, marks=pytest.mark.slow)],
                          ids=["llama-cpp-python-500", "openai-invalid-schema-400"])
 def test_a_mode_rejection_is_recognised_by_its_body_and_steps_down_at_once(cli, env, code, message):
     with FakeServer(responder=artifact_responder(replies(**SMALL)), reject={"json_schema"},

@@ -90,7 +90,8 @@ def test_scale_and_admin_level_differences_are_stated():
     assert "km²" in text
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", [t if t in ("jinjiang", "stoke-on-trent") else pytest.param(t, marks=pytest.mark.slow)
+                                    for t in TARGETS])  # a Chinese and a foreign target in the fast suite, all in CI
 def test_every_bundled_target_runs_in_both_languages(target):
     for lang in ("zh", "en"):
         m = memo(target, lang)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from functools import lru_cache
+from pathlib import Path
 
 from conftest import SYNTHETIC, run_cli
 
 
+@lru_cache(maxsize=None)
+def _memo_text(source: str, target: str, *extra: str) -> str:
+    # one run per distinct command in a worker: several tests read the same memo
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{source}-{target}.json"
+        r = run_cli("analyze", source, target, "--cases", SYNTHETIC, "-o", out, *extra, cwd=Path(tmp))
+        assert r.returncode == 0, r.stderr
+        return out.read_text(encoding="utf-8")
+
+
 def memo_json(source, target, tmp_path, *extra) -> dict:
-    out = tmp_path / f"{source}-{target}.json"
-    r = run_cli("analyze", source, target, "--cases", SYNTHETIC, "-o", out, *extra, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    return json.loads(out.read_text(encoding="utf-8"))
+    return json.loads(_memo_text(source, target, *map(str, extra)))
 
 
 def verdicts(memo: dict) -> dict[str, tuple[str, bool]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from conftest import DATA, SYNTHETIC, run_cli
 
 MALFORMED = DATA / "malformed"  # the corpus itself runs in test_malformed.py
@@ -45,6 +47,7 @@ def test_folder_place_reports_the_right_file(tmp_path):
     assert "alpha/more.yaml:2: notes[3].sources[0]: source 'nope' is not in sources" in r.stderr
 
 
+@pytest.mark.slow  # seven runs
 def test_new_writes_a_skeleton_that_is_refused_until_filled_and_refuses_to_overwrite(tmp_path):
     r = run_cli("new", "qingyang", "--dir", tmp_path)
     assert r.returncode == 0, r.stderr

@@ -15,7 +15,8 @@ from conftest import SYNTHETIC, run_cli
 from transfer_cli.pipeline.artifacts import Memo
 from transfer_cli.places.loader import Library
 from transfer_cli.verify.numbers import figures
-from transfer_cli.verify.report import check_artifact, verify_memo
+from transfer_cli.verify.names import name_groups
+from transfer_cli.verify.report import check_artifact, load_memo, verify_memo
 
 BUNDLED_TARGETS = ("jinjiang", "wuhou", "liuyang", "dehua", "jingdezhen", "stoke-on-trent")
 
@@ -45,17 +46,26 @@ def gamma_memo(tmp_path_factory) -> dict:
 
 
 def plant(memo: dict, tmp_path: Path, edit) -> set:
+    """The findings `transfer check` reports for the memo after `edit`, found in-process: the
+    command's own steps (load_memo, verify_memo with the library's names); the command itself is
+    run by the tests below."""
     bad = copy.deepcopy(memo)
     edit(bad)
     path = tmp_path / "planted.json"
     path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
-    r, findings = check(path, "--cases", SYNTHETIC)
-    assert r.returncode == (1 if findings else 0), r.stdout + r.stderr
-    return findings
+    lib = Library([SYNTHETIC])
+    loaded, places, warnings = load_memo(path, lib)
+    assert not warnings
+    report = verify_memo(loaded, places, names=name_groups(lib))
+    return {(f.kind, f.where) for f in report.findings}
 
 
 def test_the_unplanted_memo_is_clean(gamma_memo, tmp_path):
     assert plant(gamma_memo, tmp_path, lambda m: None) == set()
+    path = tmp_path / "memo.json"
+    path.write_text(json.dumps(gamma_memo, ensure_ascii=False), encoding="utf-8")
+    r, findings = check(path, "--cases", SYNTHETIC)
+    assert r.returncode == 0 and findings == set(), r.stdout + r.stderr
     # and analyze already put the same verdict into the memo itself
     assert gamma_memo["run"]["verification"]["clean"] is True
     assert gamma_memo["run"]["verification"]["findings"] == []
@@ -222,9 +232,8 @@ PREFIXES = ("产值达", "GDP", "面积为", "约", "增长", "规模", "output 
 
 
 @pytest.fixture(scope="module")
-def gamma_inputs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("prop")
-    memo = Memo.model_validate_json(analyze_json(tmp, "alpha", "gamma", "--cases", SYNTHETIC).read_text(encoding="utf-8"))
+def gamma_inputs(gamma_memo):
+    memo = Memo.model_validate(gamma_memo)
     lib = Library([SYNTHETIC])
     return memo, {p: lib.load(p).place for p in ("alpha", "gamma")}
 

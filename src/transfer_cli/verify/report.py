@@ -111,7 +111,7 @@ def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
     """
     from pydantic import ValidationError
 
-    from ..errors import InputError
+    from ..errors import InputError, validation_problems
     from ..inputs import read_json
     data = read_json(path, "check needs the memo's JSON form (transfer analyze SOURCE TARGET -o memo.json)")
     if not isinstance(data, dict) or data.get("kind") != "memo":
@@ -120,9 +120,8 @@ def load_memo(path, lib) -> tuple[Memo, dict[str, S.Place], list[str]]:
                          + "; check needs the JSON from transfer analyze ... -o memo.json")
     try:
         memo = Memo.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise InputError(f"{path}: not a valid memo: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}")
+    except ValidationError as e:  # the first problem: a memo is the tool's own output, one is enough
+        raise InputError(validation_problems(f"{path}: not a valid memo", e)[0])
     places: dict[str, S.Place] = {}
     warnings: list[str] = []
     for rec in memo.run.inputs:
