@@ -41,6 +41,32 @@ def _vocab_list(*fields: str, known, what: str):
     return field_validator(*fields)(lambda cls, v: [_vocab(x, known, what) for x in v])
 
 
+def _vocab_one(field: str, known, what: str):
+    """A field validator checking a field's value against a vocabulary (an unset field passes)."""
+    return field_validator(field)(lambda cls, v: v if v is None else _vocab(v, known, what))
+
+
+class OneSubject(Strict):
+    """Names exactly one thing a place has or lacks: an industry tag, an asset kind or a family."""
+    industry: str | None = None
+    asset: str | None = None
+    family: str | None = None
+
+    _ind = _vocab_one("industry", V.INDUSTRY_TAGS, "industry tag")
+    _ast = _vocab_one("asset", V.ASSET_KINDS, "asset kind")
+    _fam = _vocab_one("family", V.FAMILIES, "functional family")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if sum(x is not None for x in (self.industry, self.asset, self.family)) != 1:
+            raise ValueError("name exactly one of industry, asset, family")
+        return self
+
+    @property
+    def subject(self) -> str:
+        return self.industry or self.asset or self.family or ""
+
+
 # A text field is either a plain string (written in the file's language) or {zh:, en:}.
 Text = Union[str, Bilingual]
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from . import vocabulary as V
-from .base import Necessity, Strict, Text, _vocab, _vocab_list
+from .base import Necessity, OneSubject, Strict, Text, _vocab_list, _vocab_one
 
 # ---- the condition language -------------------------------------------------------------
 # Data, never code: each condition is a mapping with exactly one operator key.
@@ -24,14 +24,14 @@ class IndicatorCond(Strict):
     value: float
     partial: float | None = None  # the threshold for "partial" when the main one is missed
 
-    _key = field_validator("indicator")(lambda cls, v: _vocab(v, V.INDICATORS, "indicator key"))
+    _key = _vocab_one("indicator", V.INDICATORS, "indicator key")
 
 
 class IndustryCond(Strict):
     industry: str
     min_weight: Literal["pillar", "major", "emerging"] = "emerging"
 
-    _tag = field_validator("industry")(lambda cls, v: _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+    _tag = _vocab_one("industry", V.INDUSTRY_TAGS, "industry tag")
 
 
 class FamilyCond(Strict):
@@ -39,13 +39,13 @@ class FamilyCond(Strict):
     family: str
     min_weight: Literal["pillar", "major", "emerging"] = "emerging"  # for industry families
 
-    _fam = field_validator("family")(lambda cls, v: _vocab(v, V.FAMILIES, "functional family"))
+    _fam = _vocab_one("family", V.FAMILIES, "functional family")
 
 
 class AssetCond(Strict):
     asset: str
 
-    _kind = field_validator("asset")(lambda cls, v: _vocab(v, V.ASSET_KINDS, "asset kind"))
+    _kind = _vocab_one("asset", V.ASSET_KINDS, "asset kind")
 
 
 class AdminCond(Strict):
@@ -58,7 +58,7 @@ class PowerCond(Strict):
     power: str
     min: Literal["full", "partial"] = "full"
 
-    _power = field_validator("power")(lambda cls, v: _vocab(v, V.POWERS, "power"))
+    _power = _vocab_one("power", V.POWERS, "power")
 
 
 class AllCond(Strict):
@@ -130,27 +130,14 @@ def condition_families(cond) -> set[str]:
 
 # ---- mechanisms ---------------------------------------------------------------------------
 
-class Analog(Strict):
+class Analog(OneSubject):
     """One thing in a target that can play the role of a factor that is itself absent, and why:
     it must do the factor's job (share its functional family), not merely exist."""
-    industry: str | None = None
-    asset: str | None = None
-    family: str | None = None
     role: Text  # "X plays the role of Y because ..."
-
-    _ind = field_validator("industry")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
-    _ast = field_validator("asset")(lambda cls, v: v if v is None else _vocab(v, V.ASSET_KINDS, "asset kind"))
-    _fam = field_validator("family")(lambda cls, v: v if v is None else _vocab(v, V.FAMILIES, "functional family"))
-
-    @model_validator(mode="after")
-    def _one(self):
-        if sum(x is not None for x in (self.industry, self.asset, self.family)) != 1:
-            raise ValueError("an analog names exactly one of industry, asset, family")
-        return self
 
     @property
     def families(self) -> set[str]:
-        return {self.family} if self.family else V.families_of(self.industry or self.asset or "")
+        return {self.family} if self.family else V.families_of(self.subject)
 
 
 class SupportFactor(Strict):
@@ -163,7 +150,7 @@ class SupportFactor(Strict):
     notes: list[str] = []
     verify: Text | None = None  # how to check it in a target when no condition can
 
-    _kind = field_validator("kind")(lambda cls, v: _vocab(v, V.FACTOR_KINDS, "factor kind"))
+    _kind = _vocab_one("kind", V.FACTOR_KINDS, "factor kind")
 
 
 class Rival(Strict):
@@ -219,10 +206,8 @@ class Mechanism(Strict):
     bound: Bound | None = None
     adoption: Adoption | None = None
 
-    _what = field_validator("what_is_transferred")(
-        lambda cls, v: _vocab(v, V.TRANSFER_OBJECTS, "transfer object"))
-    _instrument = field_validator("instrument")(
-        lambda cls, v: v if v is None else _vocab(v, V.INSTRUMENTS, "instrument"))
+    _what = _vocab_one("what_is_transferred", V.TRANSFER_OBJECTS, "transfer object")
+    _instrument = _vocab_one("instrument", V.INSTRUMENTS, "instrument")
     _addresses = _vocab_list("addresses", known=V.PROBLEM_TYPES, what="problem type")
 
     @field_validator("risks", mode="before")

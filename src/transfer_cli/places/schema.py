@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from . import vocabulary as V
-from .base import Bilingual, Lang, Necessity, Strict, Text, _vocab, _vocab_list, text
+from .base import Bilingual, Lang, Necessity, OneSubject, Strict, Text, _vocab, _vocab_list, _vocab_one, text
 from .logic import (COND_TAGS, Adoption, AdminCond, AllCond, Analog, AnyCond, AssetCond, Bound, Condition,
                     FamilyCond, IndicatorCond, IndustryCond, Lesson, Mechanism, NotCond, PowerCond, Risk, Rival,
                     SupportFactor, condition_families)
@@ -43,7 +43,7 @@ class Indicator(Strict):
     note: str | None = None
     conflict: str | None = None  # a disagreement between sources, stated, never silently resolved
 
-    _of = field_validator("of")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+    _of = _vocab_one("of", V.INDUSTRY_TAGS, "industry tag")
 
 
 class Industry(Strict):
@@ -53,7 +53,7 @@ class Industry(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _tag = field_validator("tag")(lambda cls, v: _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+    _tag = _vocab_one("tag", V.INDUSTRY_TAGS, "industry tag")
 
 
 class Asset(Strict):
@@ -63,7 +63,7 @@ class Asset(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _kind = field_validator("kind")(lambda cls, v: _vocab(v, V.ASSET_KINDS, "asset kind"))
+    _kind = _vocab_one("kind", V.ASSET_KINDS, "asset kind")
 
 
 class Power(Strict):
@@ -74,7 +74,7 @@ class Power(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _power = field_validator("power")(lambda cls, v: _vocab(v, V.POWERS, "power"))
+    _power = _vocab_one("power", V.POWERS, "power")
 
 
 class Challenge(Strict):
@@ -86,7 +86,7 @@ class Challenge(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _type = field_validator("type")(lambda cls, v: v if v is None else _vocab(v, V.PROBLEM_TYPES, "problem type"))
+    _type = _vocab_one("type", V.PROBLEM_TYPES, "problem type")
 
 
 class GoalTarget(Strict):
@@ -96,8 +96,8 @@ class GoalTarget(Strict):
     year: int | str
     of: str | None = None  # for cluster indicators: which industry
 
-    _key = field_validator("indicator")(lambda cls, v: _vocab(v, V.INDICATORS, "indicator key"))
-    _of = field_validator("of")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
+    _key = _vocab_one("indicator", V.INDICATORS, "indicator key")
+    _of = _vocab_one("of", V.INDUSTRY_TAGS, "industry tag")
 
 
 class Goal(Strict):
@@ -109,7 +109,7 @@ class Goal(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _type = field_validator("type")(lambda cls, v: v if v is None else _vocab(v, V.PROBLEM_TYPES, "problem type"))
+    _type = _vocab_one("type", V.PROBLEM_TYPES, "problem type")
 
 
 class Institution(Strict):
@@ -138,7 +138,7 @@ class Policy(Strict):
     sources: list[str] = []
     notes: list[str] = []
 
-    _instrument = field_validator("instrument")(lambda cls, v: _vocab(v, V.INSTRUMENTS, "instrument"))
+    _instrument = _vocab_one("instrument", V.INSTRUMENTS, "instrument")
 
 
 class Checked(Strict):
@@ -152,28 +152,11 @@ class Checked(Strict):
         return v if isinstance(v, bool) else [_vocab(k, V.ASSET_KINDS, "asset kind") for k in v]
 
 
-class Absence(Strict):
+class Absence(OneSubject):
     """An explicit, cited absence ("an HSR line was planned and abandoned")."""
-    industry: str | None = None
-    asset: str | None = None
-    family: str | None = None
     text: Text
     sources: list[str] = []
     notes: list[str] = []
-
-    _ind = field_validator("industry")(lambda cls, v: v if v is None else _vocab(v, V.INDUSTRY_TAGS, "industry tag"))
-    _ast = field_validator("asset")(lambda cls, v: v if v is None else _vocab(v, V.ASSET_KINDS, "asset kind"))
-    _fam = field_validator("family")(lambda cls, v: v if v is None else _vocab(v, V.FAMILIES, "family"))
-
-    @model_validator(mode="after")
-    def _one(self):
-        if sum(x is not None for x in (self.industry, self.asset, self.family)) != 1:
-            raise ValueError("name exactly one of industry, asset, family")
-        return self
-
-    @property
-    def subject(self) -> str:
-        return self.industry or self.asset or self.family or ""
 
 
 class Rate(Strict):
@@ -200,7 +183,7 @@ class Note(Strict):
     confidence: Literal["high", "medium", "low"] = "high"
     conflict: str | None = None
 
-    _domain = field_validator("domain")(lambda cls, v: _vocab(v, V.NOTE_DOMAINS, "note domain"))
+    _domain = _vocab_one("domain", V.NOTE_DOMAINS, "note domain")
 
 
 class Names(Bilingual):
@@ -253,7 +236,7 @@ class Place(Strict):
             raise ValueError(f"id '{v}' must be a lowercase slug (a-z, 0-9, -)")
         return v
 
-    _level = field_validator("admin_level")(lambda cls, v: _vocab(v, V.ADMIN_LEVELS, "admin level"))
+    _level = _vocab_one("admin_level", V.ADMIN_LEVELS, "admin level")
 
     @model_validator(mode="after")
     def _ids(self):
