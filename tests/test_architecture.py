@@ -156,3 +156,16 @@ def test_every_code_folder_is_a_listed_package():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
     folders = {module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert folders - listed == set()
+
+
+def test_every_memo_label_is_used():
+    """A label no code asks for is a sentence no memo prints: left over from a renderer that changed."""
+    import re
+    from transfer_cli.pipeline.i18n import LABELS
+    pkg = ROOT / "src" / "transfer_cli"
+    code = "\n".join(p.read_text(encoding="utf-8") for p in [*pkg.rglob("*.py"), *(pkg / "templates").glob("*.j2")]
+                     if p.parent.name != "i18n" or p.name == "__init__.py" or p.name == "terms.py")
+    built = set(re.findall(r"""f["']([a-z]+_)\{""", code))  # keys built as f"{prefix}{value}"
+    assert built, "the pattern for built keys no longer matches the code"
+    unused = [k for k in LABELS["en"] if not re.search(rf"\b{k}\b", code) and not k.startswith(tuple(built))]
+    assert not unused, unused
