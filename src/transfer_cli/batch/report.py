@@ -156,7 +156,7 @@ def index_html(results, lang: str, formats: list[str], heatmaps: dict[str, str])
         failed=[r for r in results if r.status == "failed"], not_run=[r for r in results if r.status == "not_run"])
 
 
-def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[Path]:
+def write_comparison(out: Path, results, lang: str, formats: list[str], notes: list[str] | None = None) -> list[Path]:
     """index.md, index.html, summary.csv and the heatmap SVG(s) in `out`; returns the paths written."""
     written: list[Path] = []
     heatmaps: dict[str, str] = {}
@@ -168,6 +168,6 @@ def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[
         heatmaps[m.source] = name
     # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
     write_output(out / "summary.csv", "\ufeff" + summary_csv(results))
-    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps))
+    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps, notes))
     write_output(out / "index.html", index_html(results, lang, formats, heatmaps))
     return [out / "index.md", out / "index.html", out / "summary.csv", *written]

@@ -169,8 +169,13 @@ class BatchRunner:
         self._dispatch(pending, work, main_engine, totals, by_pair)
         totals.results = [by_pair[p] for p in self.pairs]
         totals.interrupted = self.stop.is_set()
-        totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats)
+        totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats,
+                                          self.index_notes(totals))
         return totals
+
+    def index_notes(self, totals: BatchResult) -> list[str]:
+        """Lines for the batch index about how the batch ran (batchapi.py: its jobs and their cost)."""
+        return []
 
     def _langs(self, sources: dict[str, Source]) -> str:
         langs = {s.lang for s in sources.values()}
