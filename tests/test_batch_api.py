@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from conftest import run_cli
-from fakeserver import FakeServer, per_target_responder, stage_of, status, target_of
+from fakeserver import FakeServer, per_target_responder, reply, stage_of, status, target_of
 from llm_helpers import batch_replies, llm_env
 from synth import source_dir, write_targets
 from conftest import SYNTHETIC
@@ -32,13 +32,13 @@ def places(tmp_path, n):
     return cases, write_targets(cases, n)
 
 
-def batch(server, cases, targets, out, env, *extra):
+def batch(server, cases, targets, out, env, *extra, cache=False):
     return run_cli("batch", "alpha", *targets, "--cases", cases, "-o", out, "--base-url", server.url,
-                   "--model", "m", "--no-cache", "--format", "md", *extra, env=env)
+                   "--model", "m", *([] if cache else ["--no-cache"]), "--format", "md", *extra, env=env)
 
 
-def via(server, cases, targets, out, env, *extra):
-    return batch(server, cases, targets, out, env, "--via", "batch-api", "--poll", "0.01", *extra)
+def via(server, cases, targets, out, env, *extra, cache=False):
+    return batch(server, cases, targets, out, env, "--via", "batch-api", "--poll", "0.01", *extra, cache=cache)
 
 
 def sent_once(server) -> None:
@@ -50,6 +50,32 @@ def jobs_of(server) -> list[dict]:
     return list(server.batches.values())
 
 
+def lines_of(server) -> list[Counter]:
+    """Per job: (stage, target) of its lines."""
+    return [Counter((stage_of(x["body"]), target_of(x["body"])) for x in j["lines"]) for j in jobs_of(server)]
+
+
+def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
+    cases, targets = places(tmp_path, 3)
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 0, r.stderr
+        assert summary(r.stderr) == {"pairs": 3, "done": 3, "skipped": 0, "failed": 0, "not_run": 0, "requests": 7}
+        assert server.count == 1 and stage_of(server.chats[0].body) == "extract"
+        assert lines_of(server) == [Counter(("fit", t) for t in targets), Counter(("actions", t) for t in targets)]
+        assert sorted(x["custom_id"] for j in jobs_of(server) for x in j["lines"]) == \
+            sorted(f"alpha/{t}/{s}/part1/ask1" for t in targets for s in ("fit", "actions"))
+        sent_once(server)
+    man = json.loads((tmp_path / "api" / "_batchapi.json").read_text(encoding="utf-8"))
+    assert [(j["id"], j["stage"], j["status"], j["downloaded"]) for j in man["jobs"]] == \
+        [("batch_1", "fit", "completed", True), ("batch_2", "actions", "completed", True)]
+    for t in targets:
+        memo = (tmp_path / "api" / "alpha" / f"{t}.md").read_text(encoding="utf-8")
+        assert "fit (requests 1" in memo or "fit (" in memo
+
+
+@pytest.mark.slow
 def test_fit_then_actions_one_job_each_memos_as_the_interactive_engines(tmp_path):
     cases, targets = places(tmp_path, 4)
     env = llm_env(tmp_path)
@@ -76,3 +102,162 @@ def test_fit_then_actions_one_job_each_memos_as_the_interactive_engines(tmp_path
             (tmp_path / "local" / "alpha" / f"{t}.md").read_text(encoding="utf-8")
     index = (tmp_path / "api" / "index.md").read_text(encoding="utf-8")
     assert "Batch API: 2 job(s), 8 requests sent, 8 answered, 0 failed" in index
+
+
+def outage(responder, stage: str, failures: dict[str, float]):
+    """`responder`, except that `stage` answers 500 for a target while failures[target] > 0."""
+    def respond(body):
+        t = target_of(body)
+        if failures.get(t, 0) > 0 and stage_of(body) == stage:
+            failures[t] -= 1
+            return status(500, "scripted outage")
+        return responder(body)
+    return respond
+
+
+@pytest.mark.slow
+def test_failed_lines_are_sent_once_more_then_reported(tmp_path):
+    cases, targets = places(tmp_path, 4)
+    env = llm_env(tmp_path)
+    t0, t1, t2, t3 = targets
+    responder = outage(per_target_responder(batch_replies("alpha", targets, str(cases))), "fit",
+                       {t1: 1, t2: float("inf")})
+    with FakeServer(responder=responder) as server:
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 1, r.stderr
+        assert summary(r.stderr) == {"pairs": 4, "done": 3, "skipped": 0, "failed": 1, "not_run": 0,
+                                     "requests": 7}
+        assert re.search(rf"failed: alpha → {t2}: .*Batch API: the request failed in 2 jobs: scripted outage", r.stderr)
+        assert lines_of(server) == [Counter(("fit", t) for t in targets),
+                                    Counter({("actions", t0): 1, ("actions", t3): 1, ("fit", t1): 1, ("fit", t2): 1}),
+                                    Counter({("actions", t1): 1})]
+        # t1's and t2's fits went out twice (the retry), every other request once
+        sent = Counter(json.dumps(b, sort_keys=True) for b in server.sent)
+        assert sorted(target_of(json.loads(b)) for b, n in sent.items() if n == 2) == [t1, t2]
+        assert max(sent.values()) == 2
+    index = (tmp_path / "api" / "index.md").read_text(encoding="utf-8")
+    assert "Batch API: 3 job(s), 9 requests sent, 6 answered, 3 failed" in index
+
+
+@pytest.mark.slow
+def test_expired_cancelled_and_failed_jobs_their_lines_retried_once(tmp_path):
+    cases, targets = places(tmp_path, 4)
+    env = llm_env(tmp_path)
+    t0, t1, t2, t3 = targets
+    script = [{"status": "failed"},                    # the whole file refused: every line is sent again
+              {"status": "expired", "answer": 2},      # t0 and t1 answered, t2 and t3 in the error file
+              {"status": "cancelled", "answer": 1}]    # t0's actions answered, the rest in no file
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+                    batch_script=script) as server:
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 1, r.stderr
+        got = summary(r.stderr)
+        assert (got["done"], got["failed"]) == (2, 2), r.stderr
+        for t in (t2, t3):
+            assert re.search(rf"failed: alpha → {t}: .*failed in 2 jobs: .*(expired|cancelled)", r.stderr), r.stderr
+        assert [j["status"] for j in jobs_of(server)] == ["failed", "expired", "cancelled", "completed"]
+        assert lines_of(server)[3] == Counter({("actions", t1): 1})
+    man = json.loads((tmp_path / "api" / "_batchapi.json").read_text(encoding="utf-8"))
+    assert man["jobs"][1]["failed_lines"][0]["message"].startswith("This request could not be executed")
+
+
+@pytest.mark.slow
+def test_submitted_then_returned_a_rerun_downloads_instead_of_resubmitting(tmp_path):
+    cases, targets = places(tmp_path, 3)
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+                    batch_polls=3) as server:
+        first = via(server, cases, targets, tmp_path / "api", env, "--no-wait")
+        assert first.returncode == 0, first.stderr
+        assert summary(first.stderr)["not_run"] == 3 and "transfer jobs resume b" in first.stderr
+        assert len(server.batches) == 1 and not server.batch_lines  # submitted, not yet run
+        listed = run_cli("jobs", env=env)
+        bid = re.search(r"^(b[0-9a-f]{8})\t", listed.stdout, re.M).group(1)
+        assert "batch_1\tfit\t" in listed.stdout
+        # the job runs on at the provider; `transfer jobs resume` picks it up
+        again = run_cli("jobs", "resume", bid, env=env)
+        assert again.returncode == 0, again.stderr
+        assert summary(again.stderr)["done"] == 3
+        assert len(server.batches) == 2 and len(server.files) == 4  # two inputs, two outputs: nothing re-sent
+        assert server.count == 1  # stage 1 once: the re-run reused the source's logic
+        sent_once(server)
+
+
+@pytest.mark.slow
+def test_a_reply_failing_validation_is_re_asked_in_the_next_job(tmp_path):
+    cases, targets = places(tmp_path, 3)
+    env = llm_env(tmp_path)
+    base = per_target_responder(batch_replies("alpha", targets, str(cases)))
+    bad = {targets[1]: 1}
+
+    def respond(body):
+        t = target_of(body)
+        if bad.get(t) and stage_of(body) == "fit":
+            bad[t] -= 1
+            return reply('{"mechanisms": "not a list"}')
+        return base(body)
+    with FakeServer(responder=respond) as server:
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 0, r.stderr
+        assert lines_of(server) == [Counter(("fit", t) for t in targets),
+                                    Counter({("actions", targets[0]): 1, ("actions", targets[2]): 1,
+                                             ("fit", targets[1]): 1}),
+                                    Counter({("actions", targets[1]): 1})]
+        assert f"alpha/{targets[1]}/fit/part1/ask2" in [x["custom_id"] for x in jobs_of(server)[1]["lines"]]
+        assert "asking again" in r.stderr
+        memo = json.loads((tmp_path / "api" / "alpha" / f"{targets[1]}.manifest.json").read_text(encoding="utf-8"))
+        assert memo["usage"]["requests"] == 3  # the invalid reply, its re-ask, the actions
+
+
+@pytest.mark.slow
+def test_the_reply_cache_is_shared_with_interactive_runs_both_ways(tmp_path):
+    cases, targets = places(tmp_path, 4)
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+        local = batch(server, cases, targets[:2], tmp_path / "local", env, cache=True)
+        assert local.returncode == 0, local.stderr
+        chats = server.count
+        api = via(server, cases, targets, tmp_path / "api", env, cache=True)
+        assert api.returncode == 0, api.stderr
+        # the two pairs answered interactively are cache hits: only the other two go into the jobs
+        assert server.count == chats
+        assert lines_of(server) == [Counter(("fit", t) for t in targets[2:]), Counter(("actions", t) for t in targets[2:])]
+        again = batch(server, cases, targets, tmp_path / "local2", env, cache=True)
+        assert again.returncode == 0, again.stderr
+        assert server.count == chats and len(server.batches) == 2  # every reply from the cache
+        sent_once(server)
+
+
+@pytest.mark.slow
+def test_per_file_limits_split_a_stage_and_batch_prices_cost_the_pairs(tmp_path):
+    cases, targets = places(tmp_path, 3)
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+        config = tmp_path / "config"
+        config.mkdir()
+        (config / "config.toml").write_text(
+            f'[providers.fake]\nbase_url = "{server.url}"\nmodel = "m"\nprices = {{ input = 1.0, output = 2.0 }}\n'
+            'batch_half_price = true\nbatch_max_requests = 2\nbatch_via = "batch-api"\nbatch_poll = 0.01\n',
+            encoding="utf-8")
+        r = run_cli("batch", "alpha", *targets, "--cases", cases, "-o", tmp_path / "api", "--provider", "fake",
+                    "--no-cache", "--format", "json", env=env)
+        assert r.returncode == 0, r.stderr
+        assert [sum(c.values()) for c in lines_of(server)] == [2, 1, 2, 1]  # two files per stage
+        assert "file 1 of 2" in r.stderr
+        sent_once(server)
+    memo = json.loads((tmp_path / "api" / "alpha" / f"{targets[0]}.json").read_text(encoding="utf-8"))
+    fit = next(s for s in memo["run"]["stages"] if s["stage"] == "fit")
+    assert fit["tokens_in"] > 0 and fit["cost"] == pytest.approx(
+        (fit["tokens_in"] * 1.0 + fit["tokens_out"] * 2.0) / 2e6, abs=1e-6)
+    assert re.search(r"cost \$\d", (tmp_path / "api" / "index.md").read_text(encoding="utf-8"))
+
+
+def test_a_bad_batch_setting_is_one_line_naming_it(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text('[providers.p]\nmodel = "m"\nbatch_max_requests = 0\n', encoding="utf-8")
+    r = run_cli("batch", "liling", "jinjiang", "-o", tmp_path / "out", "--provider", "p", env=llm_env(tmp_path))
+    assert r.returncode == 2 and "providers.p: batch_max_requests: must be at least 1" in r.stderr, r.stderr
+    r = run_cli("batch", "liling", "jinjiang", "-o", tmp_path / "out", "--engine", "offline", "--via", "batch-api",
+                env=llm_env(tmp_path))
+    assert r.returncode == 2 and "needs the llm engine" in r.stderr, r.stderr

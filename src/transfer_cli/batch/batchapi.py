@@ -195,7 +195,7 @@ class BatchApiRunner(BatchRunner):
                     outcomes = [outcome(line) for line in api.lines(job.get("output_file_id"))
                                 + api.lines(job.get("error_file_id"))]
                     state.store(job, outcomes)
-                    failed = len(job["failed_lines"])
+                    failed = job["unanswered"]
                     self.reporter.note(f"batch api: job {job['id']} {job['status']}: {job['answered']} answered"
                                        + (f", {failed} failed (sent once more where the provider was at fault)"
                                           if failed else ""))
@@ -241,8 +241,9 @@ def usage_lines(runner: BatchApiRunner, result: BatchResult, priced: bool) -> li
     if not jobs:
         return []
     answered = sum(j.get("answered", 0) for j in jobs)
-    failed = sum(len(j.get("failed_lines") or []) for j in jobs)
-    return [f"Batch API: {len(jobs)} job(s), {sum(len(j['lines']) for j in jobs)} requests sent, {answered} answered, "
+    failed = sum(j.get("unanswered", 0) for j in jobs)
+    waiting = sorted({r.error for r in result.results if r.status == "not_run" and r.error})
+    return [*(f"not run: {why}" for why in waiting), f"Batch API: {len(jobs)} job(s), {sum(len(j['lines']) for j in jobs)} requests sent, {answered} answered, "
             f"{failed} failed; usage as the provider reports it: {result.tokens:,} tokens, cost "
             f"{cost_text(result.cost if priced else None)} (stage 1 at the profile's prices, fit and actions at "
             "batch prices)"]

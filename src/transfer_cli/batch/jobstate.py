@@ -103,7 +103,8 @@ class JobState:
         write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         job["downloaded"] = True
         job["answered"] = sum(1 for r in rows if "body" in r)
-        job["failed_lines"] = [{"custom_id": r["custom_id"], **r["error"]} for r in rows if "error" in r][:100]
+        failed = [{"custom_id": r["custom_id"], **r["error"]} for r in rows if "error" in r]
+        job["unanswered"], job["failed_lines"] = len(failed), failed[:100]  # the first hundred, to show
         self.save()
 
     def results(self, endpoint: str, model: str) -> dict[str, dict]:
