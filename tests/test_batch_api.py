@@ -59,7 +59,7 @@ def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
     cases, targets = places(tmp_path, 3)
     env = llm_env(tmp_path)
     with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
-        r = via(server, cases, targets, tmp_path / "api", env)
+        r = via(server, cases, targets, tmp_path / "api", env, "--format", "json")
         assert r.returncode == 0, r.stderr
         assert summary(r.stderr) == {"pairs": 3, "done": 3, "skipped": 0, "failed": 0, "not_run": 0, "requests": 7}
         assert server.count == 1 and stage_of(server.chats[0].body) == "extract"
@@ -71,37 +71,39 @@ def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
     assert [(j["id"], j["stage"], j["status"], j["downloaded"]) for j in man["jobs"]] == \
         [("batch_1", "fit", "completed", True), ("batch_2", "actions", "completed", True)]
     for t in targets:
-        memo = (tmp_path / "api" / "alpha" / f"{t}.md").read_text(encoding="utf-8")
-        assert "fit (requests 1" in memo or "fit (" in memo
+        memo = json.loads((tmp_path / "api" / "alpha" / f"{t}.json").read_text(encoding="utf-8"))
+        assert memo["fit"]["target"] == t and memo["run"]["verification"]["clean"]
+        assert [(x["stage"], x["requests"]) for x in memo["run"]["stages"]] == [("extract", 1), ("fit", 1), ("actions", 1)]
 
 
 @pytest.mark.slow
-def test_fit_then_actions_one_job_each_memos_as_the_interactive_engines(tmp_path):
-    cases, targets = places(tmp_path, 4)
+def test_fifty_targets_one_job_per_stage_every_memo_as_the_interactive_engines(tmp_path):
+    cases, targets = places(tmp_path, 50)
     env = llm_env(tmp_path)
     responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
     with FakeServer(responder=responder, batch_polls=2) as server:
-        r = via(server, cases, targets, tmp_path / "api", env)
+        r = via(server, cases, targets, tmp_path / "api", env, "--format", "json")
         assert r.returncode == 0, r.stderr
-        assert summary(r.stderr)["done"] == 4
+        assert summary(r.stderr)["done"] == 50
         jobs = jobs_of(server)
         # stage 1 interactively, once; then one job of fits, one of actions (they need the fits)
         assert server.count == 1 and stage_of(server.chats[0].body) == "extract"
-        assert [Counter(stage_of(x["body"]) for x in j["lines"]) for j in jobs] == \
-            [Counter(fit=4), Counter(actions=4)]
+        assert lines_of(server) == [Counter(("fit", t) for t in targets), Counter(("actions", t) for t in targets)]
         assert [j["status"] for j in jobs] == ["completed", "completed"]
-        ids = [x["custom_id"] for j in jobs for x in j["lines"]]
-        assert sorted(ids) == sorted(f"alpha/{t}/{s}/part1/ask1" for t in targets for s in ("fit", "actions"))
         sent_once(server)
-        assert "in_progress" in r.stderr and "0/4" in r.stderr  # progress from the provider's counts
-        # the same pairs interactively, from the same replies: the same memos, byte for byte
-        local = batch(server, cases, targets, tmp_path / "local", env)
+        assert responder.unknown == []
+        assert "in_progress 0/50" in r.stderr  # progress from the provider's counts
+        # the same pairs interactively, from the same replies: the same memos
+        local = batch(server, cases, targets, tmp_path / "local", env, "--format", "json")
         assert local.returncode == 0, local.stderr
     for t in targets:
-        assert (tmp_path / "api" / "alpha" / f"{t}.md").read_text(encoding="utf-8") == \
-            (tmp_path / "local" / "alpha" / f"{t}.md").read_text(encoding="utf-8")
+        api, loc = (tmp_path / "api" / "alpha"), (tmp_path / "local" / "alpha")
+        assert (api / f"{t}.md").read_text(encoding="utf-8") == (loc / f"{t}.md").read_text(encoding="utf-8")
+        a, b = (json.loads((d / f"{t}.json").read_text(encoding="utf-8")) for d in (api, loc))
+        timeless = [[{k: v for k, v in st.items() if k != "seconds"} for st in m["run"]["stages"]] for m in (a, b)]
+        assert (a["fit"], a["plan"], timeless[0]) == (b["fit"], b["plan"], timeless[1])
     index = (tmp_path / "api" / "index.md").read_text(encoding="utf-8")
-    assert "Batch API: 2 job(s), 8 requests sent, 8 answered, 0 failed" in index
+    assert "Batch API: 2 job(s), 100 requests sent, 100 answered, 0 failed" in index
 
 
 def outage(responder, stage: str, failures: dict[str, float]):
