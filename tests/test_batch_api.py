@@ -263,3 +263,54 @@ def test_a_bad_batch_setting_is_one_line_naming_it(tmp_path):
     r = run_cli("batch", "liling", "jinjiang", "-o", tmp_path / "out", "--engine", "offline", "--via", "batch-api",
                 env=llm_env(tmp_path))
     assert r.returncode == 2 and "needs the llm engine" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_killed_while_waiting_a_rerun_picks_the_job_up(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+    from conftest import TRANSFER
+    cases, targets = places(tmp_path, 3)
+    env = llm_env(tmp_path)
+    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+                    batch_polls=10_000) as server:
+        args = [TRANSFER, "batch", "alpha", *targets, "--cases", cases, "-o", tmp_path / "api", "--base-url",
+                server.url, "--model", "m", "--no-cache", "--via", "batch-api", "--poll", "0.01"]
+        full = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRANSFER_"))}, **env}
+        proc = subprocess.Popen(list(map(str, args)), env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        manifest = tmp_path / "api" / "_batchapi.json"
+        deadline = time.monotonic() + 60
+        while not (manifest.exists() and '"batch_1"' in manifest.read_text(encoding="utf-8")):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # no chance to clean up: the manifest already holds the job
+        proc.wait()
+        server.batches["batch_1"]["polls"] = 0  # meanwhile the provider finishes it
+        server.batch_polls = 1
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 0, r.stderr
+        assert summary(r.stderr)["done"] == 3
+        assert lines_of(server) == [Counter(("fit", t) for t in targets), Counter(("actions", t) for t in targets)]
+        sent_once(server)
+
+
+@pytest.mark.slow
+def test_a_structured_output_mode_the_batch_endpoint_rejects_steps_down_in_the_next_job(tmp_path):
+    cases, targets = places(tmp_path, 2)
+    env = llm_env(tmp_path)
+    base = per_target_responder(batch_replies("alpha", targets, str(cases)))
+
+    def respond(body):  # stage 1, interactive, is answered in json_schema; the jobs' endpoint refuses it
+        if stage_of(body) != "extract" and (body.get("response_format") or {}).get("type") == "json_schema":
+            return status(400, "This response_format type is unavailable now (json_schema)")
+        return base(body)
+    with FakeServer(responder=respond) as server:
+        r = via(server, cases, targets, tmp_path / "api", env)
+        assert r.returncode == 0, r.stderr
+        modes = [Counter((stage_of(x["body"]), (x["body"].get("response_format") or {}).get("type")) for x in j["lines"])
+                 for j in jobs_of(server)]
+        assert modes == [Counter({("fit", "json_schema"): 2}), Counter({("fit", "json_object"): 2}),
+                         Counter({("actions", "json_object"): 2})]
+        assert "mode json_schema not accepted" in r.stderr
