@@ -74,6 +74,10 @@ def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
         memo = json.loads((tmp_path / "api" / "alpha" / f"{t}.json").read_text(encoding="utf-8"))
         assert memo["fit"]["target"] == t and memo["run"]["verification"]["clean"]
         assert [(x["stage"], x["requests"]) for x in memo["run"]["stages"]] == [("extract", 1), ("fit", 1), ("actions", 1)]
+    # the run log holds each reply once, as an interactive run's does (not once per round the pair ran in)
+    from transfer_cli.llm.runlog import RunLog
+    logged = Counter((e["stage"], e["target"]) for e in RunLog(tmp_path / "data" / "logs.sqlite").entries())
+    assert logged == Counter({("extract", None): 1, **{(s, t): 1 for t in targets for s in ("fit", "actions")}})
 
 
 @pytest.mark.slow

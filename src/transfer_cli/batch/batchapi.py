@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, Pending
+from ..llm.cache import Cache
+from ..llm.client import ModelClient
 from ..llm.config import cost_text
 from ..llm.jobs import JobsApi, ReplayClient, outcome, request_line, split
 from ..pipeline.engines.llm import LLMEngine
@@ -104,12 +106,16 @@ class BatchApiRunner(BatchRunner):
         state = JobState.open(self.out, self.command, self.cwd)
         state.save()
         state.register()
-        api = JobsApi(ReplayClient(s, _no_cache(), {}, engine.notify))
+        api = JobsApi(ModelClient(s, Cache(enabled=False), engine.notify))
         replay = _replay_engine(engine)
-        said: set[str] = set()
+        said: set[tuple] = set()
         current: list = [None]
-        replay.notify = lambda msg: None if (current[0], msg) in said else (said.add((current[0], msg)),
-                                                                          engine.notify(msg))
+
+        def once(msg: str) -> None:  # a pair runs once per round: what it says, it says once
+            if (current[0], msg) not in said:
+                said.add((current[0], msg))
+                engine.notify(msg)
+        replay.notify = once
 
         def record(r: PairResult) -> None:
             by_pair[r.pair] = r
@@ -220,14 +226,8 @@ def progress(jobs: list[dict], elapsed: float) -> str:
     return f"batch api: {len(jobs)} job(s) running: " + "; ".join(parts) + f"; {elapsed:.0f}s"
 
 
-def _no_cache():
-    from ..llm.cache import Cache
-    return Cache(enabled=False)
-
-
 def _replay_engine(main: LLMEngine) -> CollectingEngine:
     """The collecting engine with `main`'s settings, prompts and caches, answering through a ReplayClient."""
-    from ..llm.cache import Cache
     eng = CollectingEngine(main.settings, no_cache=main.no_cache, no_log=True, notify=main.notify)
     eng.prompts = main.prompts
     eng.log = HeldLog(main.log) if main.log else None
