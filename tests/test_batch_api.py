@@ -13,11 +13,10 @@ from collections import Counter
 
 import pytest
 
-from conftest import run_cli
+from conftest import SYNTHETIC, run_cli
 from fakeserver import FakeServer, per_target_responder, reply, stage_of, status, target_of
 from llm_helpers import batch_replies, llm_env
 from synth import source_dir, write_targets
-from conftest import SYNTHETIC
 
 
 def summary(stderr: str) -> dict[str, int]:
@@ -28,8 +27,10 @@ def summary(stderr: str) -> dict[str, int]:
 
 
 def places(tmp_path, n):
+    """(cases dir, target ids, env, a responder answering each target with its canned replies)."""
     cases = source_dir(tmp_path / "cases", SYNTHETIC)
-    return cases, write_targets(cases, n)
+    targets = write_targets(cases, n)
+    return cases, targets, llm_env(tmp_path), per_target_responder(batch_replies("alpha", targets, str(cases)))
 
 
 def batch(server, cases, targets, out, env, *extra, cache=False):
@@ -56,9 +57,8 @@ def lines_of(server) -> list[Counter]:
 
 
 def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
-    cases, targets = places(tmp_path, 3)
-    env = llm_env(tmp_path)
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+    cases, targets, env, canned = places(tmp_path, 3)
+    with FakeServer(responder=canned) as server:
         r = via(server, cases, targets, tmp_path / "api", env, "--format", "json")
         assert r.returncode == 0, r.stderr
         assert summary(r.stderr) == {"pairs": 3, "done": 3, "skipped": 0, "failed": 0, "not_run": 0, "requests": 7}
@@ -82,10 +82,8 @@ def test_a_small_batch_runs_as_one_fit_job_then_one_actions_job(tmp_path):
 
 @pytest.mark.slow
 def test_fifty_targets_one_job_per_stage_every_memo_as_the_interactive_engines(tmp_path):
-    cases, targets = places(tmp_path, 50)
-    env = llm_env(tmp_path)
-    responder = per_target_responder(batch_replies("alpha", targets, str(cases)))
-    with FakeServer(responder=responder, batch_polls=2) as server:
+    cases, targets, env, canned = places(tmp_path, 50)
+    with FakeServer(responder=canned, batch_polls=2) as server:
         r = via(server, cases, targets, tmp_path / "api", env, "--format", "json")
         assert r.returncode == 0, r.stderr
         assert summary(r.stderr)["done"] == 50
@@ -95,7 +93,7 @@ def test_fifty_targets_one_job_per_stage_every_memo_as_the_interactive_engines(t
         assert lines_of(server) == [Counter(("fit", t) for t in targets), Counter(("actions", t) for t in targets)]
         assert [j["status"] for j in jobs] == ["completed", "completed"]
         sent_once(server)
-        assert responder.unknown == []
+        assert canned.unknown == []
         assert "in_progress 0/50" in r.stderr  # progress from the provider's counts
         # the same pairs interactively, from the same replies: the same memos
         local = batch(server, cases, targets, tmp_path / "local", env, "--format", "json")
@@ -110,24 +108,29 @@ def test_fifty_targets_one_job_per_stage_every_memo_as_the_interactive_engines(t
     assert "Batch API: 2 job(s), 100 requests sent, 100 answered, 0 failed" in index
 
 
-def outage(responder, stage: str, failures: dict[str, float]):
-    """`responder`, except that `stage` answers 500 for a target while failures[target] > 0."""
+def instead(responder, when, behaviour, times: float = float("inf")):
+    """`responder`, except that a request for which when(body) holds gets `behaviour`, `times` times."""
+    left = [times]
+
     def respond(body):
-        t = target_of(body)
-        if failures.get(t, 0) > 0 and stage_of(body) == stage:
-            failures[t] -= 1
-            return status(500, "scripted outage")
+        if left[0] > 0 and when(body):
+            left[0] -= 1
+            return behaviour
         return responder(body)
     return respond
 
 
+def fit_of(target):
+    return lambda body: stage_of(body) == "fit" and target_of(body) == target
+
+
 @pytest.mark.slow
 def test_failed_lines_are_sent_once_more_then_reported(tmp_path):
-    cases, targets = places(tmp_path, 4)
-    env = llm_env(tmp_path)
+    cases, targets, env, canned = places(tmp_path, 4)
     t0, t1, t2, t3 = targets
-    responder = outage(per_target_responder(batch_replies("alpha", targets, str(cases))), "fit",
-                       {t1: 1, t2: float("inf")})
+    outage = status(500, "scripted outage")
+    responder = instead(instead(canned, fit_of(t1),
+                                outage, times=1), fit_of(t2), outage)
     with FakeServer(responder=responder) as server:
         r = via(server, cases, targets, tmp_path / "api", env)
         assert r.returncode == 1, r.stderr
@@ -147,13 +150,12 @@ def test_failed_lines_are_sent_once_more_then_reported(tmp_path):
 
 @pytest.mark.slow
 def test_expired_cancelled_and_failed_jobs_their_lines_retried_once(tmp_path):
-    cases, targets = places(tmp_path, 4)
-    env = llm_env(tmp_path)
+    cases, targets, env, canned = places(tmp_path, 4)
     t0, t1, t2, t3 = targets
     script = [{"status": "failed"},                    # the whole file refused: every line is sent again
               {"status": "expired", "answer": 2},      # t0 and t1 answered, t2 and t3 in the error file
               {"status": "cancelled", "answer": 1}]    # t0's actions answered, the rest in no file
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+    with FakeServer(responder=canned,
                     batch_script=script) as server:
         r = via(server, cases, targets, tmp_path / "api", env)
         assert r.returncode == 1, r.stderr
@@ -169,9 +171,8 @@ def test_expired_cancelled_and_failed_jobs_their_lines_retried_once(tmp_path):
 
 @pytest.mark.slow
 def test_submitted_then_returned_a_rerun_downloads_instead_of_resubmitting(tmp_path):
-    cases, targets = places(tmp_path, 3)
-    env = llm_env(tmp_path)
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+    cases, targets, env, canned = places(tmp_path, 3)
+    with FakeServer(responder=canned,
                     batch_polls=3) as server:
         first = via(server, cases, targets, tmp_path / "api", env, "--no-wait")
         assert first.returncode == 0, first.stderr
@@ -191,17 +192,9 @@ def test_submitted_then_returned_a_rerun_downloads_instead_of_resubmitting(tmp_p
 
 @pytest.mark.slow
 def test_a_reply_failing_validation_is_re_asked_in_the_next_job(tmp_path):
-    cases, targets = places(tmp_path, 3)
-    env = llm_env(tmp_path)
-    base = per_target_responder(batch_replies("alpha", targets, str(cases)))
-    bad = {targets[1]: 1}
-
-    def respond(body):
-        t = target_of(body)
-        if bad.get(t) and stage_of(body) == "fit":
-            bad[t] -= 1
-            return reply('{"mechanisms": "not a list"}')
-        return base(body)
+    cases, targets, env, canned = places(tmp_path, 3)
+    respond = instead(canned, fit_of(targets[1]),
+                      reply('{"mechanisms": "not a list"}'), times=1)
     with FakeServer(responder=respond) as server:
         r = via(server, cases, targets, tmp_path / "api", env)
         assert r.returncode == 0, r.stderr
@@ -217,9 +210,8 @@ def test_a_reply_failing_validation_is_re_asked_in_the_next_job(tmp_path):
 
 @pytest.mark.slow
 def test_the_reply_cache_is_shared_with_interactive_runs_both_ways(tmp_path):
-    cases, targets = places(tmp_path, 4)
-    env = llm_env(tmp_path)
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+    cases, targets, env, canned = places(tmp_path, 4)
+    with FakeServer(responder=canned) as server:
         local = batch(server, cases, targets[:2], tmp_path / "local", env, cache=True)
         assert local.returncode == 0, local.stderr
         chats = server.count
@@ -236,9 +228,8 @@ def test_the_reply_cache_is_shared_with_interactive_runs_both_ways(tmp_path):
 
 @pytest.mark.slow
 def test_per_file_limits_split_a_stage_and_batch_prices_cost_the_pairs(tmp_path):
-    cases, targets = places(tmp_path, 3)
-    env = llm_env(tmp_path)
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases)))) as server:
+    cases, targets, env, canned = places(tmp_path, 3)
+    with FakeServer(responder=canned) as server:
         config = tmp_path / "config"
         config.mkdir()
         (config / "config.toml").write_text(
@@ -276,9 +267,8 @@ def test_killed_while_waiting_a_rerun_picks_the_job_up(tmp_path):
     import subprocess
     import time
     from conftest import TRANSFER
-    cases, targets = places(tmp_path, 3)
-    env = llm_env(tmp_path)
-    with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(cases))),
+    cases, targets, env, canned = places(tmp_path, 3)
+    with FakeServer(responder=canned,
                     batch_polls=10_000) as server:
         args = [TRANSFER, "batch", "alpha", *targets, "--cases", cases, "-o", tmp_path / "api", "--base-url",
                 server.url, "--model", "m", "--no-cache", "--via", "batch-api", "--poll", "0.01"]
@@ -302,14 +292,12 @@ def test_killed_while_waiting_a_rerun_picks_the_job_up(tmp_path):
 
 @pytest.mark.slow
 def test_a_structured_output_mode_the_batch_endpoint_rejects_steps_down_in_the_next_job(tmp_path):
-    cases, targets = places(tmp_path, 2)
-    env = llm_env(tmp_path)
-    base = per_target_responder(batch_replies("alpha", targets, str(cases)))
-
-    def respond(body):  # stage 1, interactive, is answered in json_schema; the jobs' endpoint refuses it
-        if stage_of(body) != "extract" and (body.get("response_format") or {}).get("type") == "json_schema":
-            return status(400, "This response_format type is unavailable now (json_schema)")
-        return base(body)
+    cases, targets, env, canned = places(tmp_path, 2)
+    # stage 1, interactive, is answered in json_schema; the jobs' endpoint refuses it
+    respond = instead(canned,
+                      lambda body: stage_of(body) != "extract"
+                      and (body.get("response_format") or {}).get("type") == "json_schema",
+                      status(400, "This response_format type is unavailable now (json_schema)"))
     with FakeServer(responder=respond) as server:
         r = via(server, cases, targets, tmp_path / "api", env)
         assert r.returncode == 0, r.stderr

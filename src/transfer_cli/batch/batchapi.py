@@ -118,12 +118,7 @@ class BatchApiRunner(BatchRunner):
         replay.notify = once
 
         def record(r: PairResult) -> None:
-            by_pair[r.pair] = r
-            totals.results.append(r)
-            totals.requests += r.requests
-            totals.tokens += r.tokens
-            totals.cost += r.cost
-            self.reporter.pair_done(r, totals)
+            self._record(r, totals, by_pair)
 
         todo = []
         for pair in pending:

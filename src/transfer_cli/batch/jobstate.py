@@ -14,9 +14,10 @@ import secrets
 import time
 from pathlib import Path
 
-from ..files import set_aside, write_atomic
+from ..files import write_atomic
 from ..llm.jobs import TERMINAL
 from ..paths import data_dir
+from .manifests import read_json
 
 VERSION = 1
 NAME = "_batchapi.json"
@@ -24,17 +25,6 @@ NAME = "_batchapi.json"
 
 def index_path() -> Path:
     return data_dir() / "batchapi-index.json"
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        return None
-    except (ValueError, RecursionError) as e:
-        set_aside(path, type(e).__name__)
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class JobState:

@@ -228,12 +228,7 @@ class BatchRunner:
         observed: list[float] = []
 
         def record(r: PairResult) -> None:
-            by_pair[r.pair] = r
-            totals.results.append(r)
-            totals.requests += r.requests
-            totals.tokens += r.tokens
-            totals.cost += r.cost
-            self.reporter.pair_done(r, totals)
+            self._record(r, totals, by_pair)
 
         with self._pool(work, engine, len(pending), totals) as (submit, discard):
             while queue or in_flight:
@@ -278,6 +273,14 @@ class BatchRunner:
             for pair in reversed(queue):
                 reason = "--max-cost reached" if totals.budget_stopped else "interrupted"
                 record(PairResult(pair, "not_run", error=reason))
+
+    def _record(self, r: PairResult, totals: BatchResult, by_pair: dict[Pair, PairResult]) -> None:
+        by_pair[r.pair] = r
+        totals.results.append(r)
+        totals.requests += r.requests
+        totals.tokens += r.tokens
+        totals.cost += r.cost
+        self.reporter.pair_done(r, totals)
 
     @contextmanager
     def _pool(self, work: PairWork, engine, pending: int, totals: BatchResult):
