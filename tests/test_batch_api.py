@@ -188,6 +188,10 @@ def test_submitted_then_returned_a_rerun_downloads_instead_of_resubmitting(tmp_p
         assert len(server.batches) == 2 and len(server.files) == 4  # two inputs, two outputs: nothing re-sent
         assert server.count == 1  # stage 1 once: the re-run reused the source's logic
         sent_once(server)
+        # --force asks again: the earlier jobs' replies are not reused
+        forced = via(server, cases, targets, tmp_path / "api", env, "--force")
+        assert forced.returncode == 0, forced.stderr
+        assert summary(forced.stderr)["done"] == 3 and len(server.batches) == 4
 
 
 @pytest.mark.slow

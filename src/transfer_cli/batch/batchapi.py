@@ -104,6 +104,8 @@ class BatchApiRunner(BatchRunner):
         self._interval = s.batch_poll
         self.priced = bool(s.prices) and s.batch_cost(0, 0) is not None
         state = JobState.open(self.out, self.command, self.cwd)
+        if self.force:  # the earlier jobs' replies are not reused (the reply cache still is, as locally)
+            state.since = time.time()
         state.save()
         state.register()
         api = JobsApi(ModelClient(s, Cache(enabled=False), engine.notify))
@@ -159,7 +161,7 @@ class BatchApiRunner(BatchRunner):
             if not self.wait:
                 break
             self._bring_in(api, state, ep, model, t0, needed=set(asked))
-        self.jobs_used = [j for j in state.jobs if j.get("endpoint") == ep and j.get("model") == model]
+        self.jobs_used = [j for j in state.jobs if state.mine(j, ep, model)]
         waiting = state.waiting(ep, model)
         why = (f"waiting on Batch API job(s) {', '.join(j['id'] for j in waiting)}: run the same command again, "
                f"or `transfer jobs resume {state.id}`") if waiting else "interrupted" if self.stop.is_set() \

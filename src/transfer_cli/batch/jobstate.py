@@ -30,6 +30,11 @@ def index_path() -> Path:
 class JobState:
     def __init__(self, out: Path, data: dict):
         self.out, self.data = out, data
+        self.since = 0.0  # jobs created before this are ignored (--force: ask everything again)
+
+    def mine(self, job: dict, endpoint: str, model: str) -> bool:
+        """Whether a job is this run's to use: same endpoint and model, not older than `since`."""
+        return job.get("endpoint") == endpoint and job.get("model") == model and job.get("created", 0) >= self.since
 
     @classmethod
     def open(cls, out: Path, command: list[str] | None = None, cwd: str | None = None) -> "JobState":
@@ -68,7 +73,7 @@ class JobState:
 
     def waiting(self, endpoint: str, model: str) -> list[dict]:
         """This endpoint and model's jobs whose results are not downloaded yet."""
-        return [j for j in self.jobs if not j["downloaded"] and j.get("endpoint") == endpoint and j.get("model") == model]
+        return [j for j in self.jobs if not j["downloaded"] and self.mine(j, endpoint, model)]
 
     def in_flight(self, endpoint: str, model: str) -> set[str]:
         return {k for j in self.waiting(endpoint, model) for k in j["lines"].values()}
@@ -101,7 +106,7 @@ class JobState:
         """Request key -> its reply, or its error and how many jobs it failed in (jobs in order)."""
         out: dict[str, dict] = {}
         for job in self.jobs:
-            if not job["downloaded"] or job.get("endpoint") != endpoint or job.get("model") != model:
+            if not job["downloaded"] or not self.mine(job, endpoint, model):
                 continue
             try:
                 text = (self.out / "_batchapi" / f"{job['id']}.jsonl").read_text(encoding="utf-8")
