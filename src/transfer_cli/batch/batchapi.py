@@ -121,7 +121,6 @@ class BatchApiRunner(BatchRunner):
 
         def record(r: PairResult) -> None:
             self._record(r, totals, by_pair)
-
         todo = []
         for pair in pending:
             src = work.sources[pair.source]
