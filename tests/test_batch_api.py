@@ -311,3 +311,27 @@ def test_a_structured_output_mode_the_batch_endpoint_rejects_steps_down_in_the_n
         assert modes == [Counter({("fit", "json_schema"): 2}), Counter({("fit", "json_object"): 2}),
                          Counter({("actions", "json_object"): 2})]
         assert "mode json_schema not accepted" in r.stderr
+
+
+@pytest.mark.slow
+def test_on_a_small_model_each_stage_part_is_a_line_of_the_stages_one_job(tmp_path):
+    env = llm_env(tmp_path, TRANSFER_CONTEXT_WINDOW="8192", TRANSFER_MAX_OUTPUT="2048")
+    targets = ["jinjiang", "wuhou"]
+    with FakeServer(responder=per_target_responder(batch_replies("liling", targets)), context_window=8192,
+                    max_output=2048) as server:
+        r = run_cli("batch", "liling", *targets, "-o", tmp_path / "api", "--base-url", server.url, "--model", "m",
+                    "--no-cache", "--via", "batch-api", "--poll", "0.01", "--format", "json", env=env, timeout=600)
+        assert r.returncode == 0, r.stderr
+        jobs = jobs_of(server)
+        assert [{stage_of(x["body"]) for x in j["lines"]} for j in jobs] == [{"fit"}, {"actions"}]
+        fit_ids = [x["custom_id"] for x in jobs[0]["lines"]]
+        for t in targets:  # the planner split each target's fit; every part went in the one fit job
+            parts = {i for i in fit_ids if i.startswith(f"liling/{t}/fit/")}
+            assert len(parts) > 1 and parts == {f"liling/{t}/fit/part{k}/ask1" for k in range(1, len(parts) + 1)}
+        assert all(n + 2048 <= 8192 for n in server.prompt_sizes)
+        sent_once(server)
+    for t in targets:
+        memo = json.loads((tmp_path / "api" / "liling" / f"{t}.json").read_text(encoding="utf-8"))
+        assert memo["run"]["verification"]["clean"], memo["run"]["verification"]["findings"]
+        fit = next(s for s in memo["run"]["stages"] if s["stage"] == "fit")
+        assert fit["requests"] == sum(1 for i in fit_ids if i.startswith(f"liling/{t}/"))
