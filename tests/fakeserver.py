@@ -69,6 +69,15 @@ def _cut(text: str, limit: int) -> str:
     return enc.decode(enc.encode(text, disallowed_special=())[:limit])
 
 
+def _multipart(content_type: str, raw: bytes) -> dict[str, bytes]:
+    """A multipart/form-data body's fields (the SDK's file upload)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in msg.iter_parts()}
+
+
 @dataclass
 class Request:
     path: str
@@ -182,9 +191,14 @@ class FakeServer:
     # over the window, or max_tokens over the output limit, is a 400 with OpenAI's error shape
     context_window: int | None = None
     max_output: int | None = None
+    batch_polls: int = 1
+    batch_script: list = field(default_factory=list)
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.batch_lines: list[Request] = []  # each line a job ran, its custom_id in headers["custom-id"]
         self.prompt_sizes: list[int] = []  # prompt tokens of each chat request, when limits are enforced
         server = self
 
@@ -199,6 +213,17 @@ class FakeServer:
 
             def do_GET(self):
                 server._record(self, {})
+                path = self.path.split("?")[0].rstrip("/")
+                if "/files/" in path and path.endswith("/content"):
+                    data = server.files.get(path.split("/")[-2])
+                    if data is None:
+                        return self._send(404, {"error": {"message": f"no file {path}"}})
+                    return self._raw(200, data)
+                if "/batches/" in path:
+                    job = server.batches.get(path.split("/")[-1])
+                    if job is None:
+                        return self._send(404, {"error": {"message": f"no batch {path}"}})
+                    return self._send(200, server._advance(job))
                 if self.path.rstrip("/").endswith("/models"):
                     self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
                 else:
@@ -206,8 +231,24 @@ class FakeServer:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                path = self.path.split("?")[0].rstrip("/")
+                if path.endswith("/files"):
+                    fields = _multipart(self.headers.get("Content-Type", ""), raw)
+                    server._record(self, {"purpose": fields.get("purpose", b"").decode()})
+                    return self._send(200, server._add_file(fields.get("file", b"")))
+                body = json.loads(raw or b"{}")
                 server._record(self, body)
+                if path.endswith("/batches"):
+                    return self._send(200, server._create_batch(body))
+                if "/batches/" in path and path.endswith("/cancel"):
+                    job = server.batches.get(path.split("/")[-2])
+                    if job is None:
+                        return self._send(404, {"error": {"message": f"no batch {path}"}})
+                    job["fate"] = {"status": "cancelled", "answer": 0}
+                    job["polls"] = 0
+                    job["status"] = "cancelling"
+                    return self._send(200, server._view(job))
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if server.latency:
@@ -245,6 +286,13 @@ class FakeServer:
                     error = {"message": message, "type": b.get("type", "scripted"), **b.get("extra", {})}
                     return self._send(b["code"], {"error": error}, b["headers"])
                 self._send(200, server._completion(b, body))
+
+            def _raw(self, code: int, data: bytes):
+                self.send_response(code)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _send(self, code: int, payload: dict, headers: dict | None = None):
                 data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -290,6 +338,86 @@ class FakeServer:
     @property
     def count(self) -> int:
         return len(self.chats)
+
+    @property
+    def sent(self) -> list[dict]:
+        """Every chat request body the server was sent, interactively or as a batch line."""
+        with self._lock:
+            return [r.body for r in self.log if r.path.rstrip("/").endswith("/chat/completions")] + \
+                [r.body for r in self.batch_lines]
+
+    # ---- the Batch API -----------------------------------------------------------------------
+    def _add_file(self, data: bytes) -> dict:
+        with self._lock:
+            fid = f"file-{len(self.files) + 1}"
+            self.files[fid] = data
+        return {"id": fid, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                "filename": f"{fid}.jsonl", "purpose": "batch", "status": "processed"}
+
+    def _create_batch(self, body: dict) -> dict:
+        with self._lock:
+            bid = f"batch_{len(self.batches) + 1}"
+            fate = self.batch_script.pop(0) if self.batch_script else {"status": "completed"}
+            lines = [json.loads(x) for x in self.files[body["input_file_id"]].decode().splitlines() if x.strip()]
+            job = self.batches[bid] = {"id": bid, "status": "validating", "input_file_id": body["input_file_id"],
+                                       "endpoint": body.get("endpoint"), "metadata": body.get("metadata"),
+                                       "lines": lines, "polls": self.batch_polls, "fate": fate,
+                                       "output_file_id": None, "error_file_id": None, "completed": 0, "failed": 0}
+        return self._view(job)
+
+    def _advance(self, job: dict) -> dict:
+        """A retrieve: in progress for `polls` more retrieves, then the job runs and ends as its fate says."""
+        if job["status"] in ("completed", "expired", "cancelled", "failed"):
+            return self._view(job)
+        if job["polls"] > 0:
+            job["polls"] -= 1
+            job["status"] = "in_progress" if job["status"] != "cancelling" else "cancelling"
+            return self._view(job)
+        fate = job["fate"]
+        if fate["status"] == "failed":
+            job["status"] = "failed"
+            job["errors"] = {"object": "list", "data": [{"code": "invalid_file", "message": "scripted validation failure"}]}
+            return self._view(job)
+        answer = fate.get("answer", len(job["lines"]))
+        out, err = [], []
+        for k, line in enumerate(job["lines"]):
+            cid, body = line["custom_id"], line["body"]
+            if k >= answer:
+                if fate["status"] == "expired":
+                    err.append({"id": f"req_{k}", "custom_id": cid, "response": None,
+                                "error": {"code": "batch_expired", "message": "This request could not be executed "
+                                          "before the completion window expired."}})
+                continue
+            with self._lock:
+                self.batch_lines.append(Request(f"/v1/batches/{job['id']}", body, {"custom-id": cid}, time.time()))
+            b = self._next(body)
+            while b["kind"] == "hang":
+                b = b["then"] or self._default(body)
+            if b["kind"] in ("reply", "trickle"):
+                b = reply(b["content"]) if b["kind"] == "trickle" else b
+                out.append({"id": f"req_{k}", "custom_id": cid, "error": None,
+                            "response": {"status_code": 200, "request_id": f"r{k}", "body": self._completion(b, body)}})
+            else:
+                code = b.get("code", 500)
+                err.append({"id": f"req_{k}", "custom_id": cid, "error": None,
+                            "response": {"status_code": code, "request_id": f"r{k}",
+                                         "body": {"error": {"message": b.get("message", "reset"), "type": "scripted"}}}})
+        job["completed"], job["failed"] = len(out), len(err)
+        for name, rows in (("output_file_id", out), ("error_file_id", err)):
+            if rows:
+                job[name] = self._add_file("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                                           .encode())["id"]
+        job["status"] = fate["status"]
+        return self._view(job)
+
+    def _view(self, job: dict) -> dict:
+        done = job["status"] in ("completed", "expired", "cancelled", "failed")
+        return {"id": job["id"], "object": "batch", "endpoint": job["endpoint"], "errors": job.get("errors"),
+                "input_file_id": job["input_file_id"], "completion_window": "24h", "status": job["status"],
+                "output_file_id": job["output_file_id"], "error_file_id": job["error_file_id"],
+                "created_at": int(time.time()), "metadata": job["metadata"],
+                "request_counts": {"total": len(job["lines"]), "completed": job["completed"] if done else 0,
+                                   "failed": job["failed"] if done else 0}}
 
     # ---- behaviour ---------------------------------------------------------------------------
     def _record(self, handler, body: dict) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from . import __version__
+from .cli_jobs import PollOpt, ViaOpt, WaitOpt, jobs_app, jobs_list, jobs_resume, via_batch_api
 from .cli_model import cache_clear, cache_stats, doctor, logs, prompts_list
 from .cli_options import (AllTargetsOpt, BaseUrlOpt, CasesOpt, DryRunOpt, EngineOpt, Format, FormatItem, JsonOpt,
                           Lang, LangOpt, ModelOpt, NoCacheOpt, NoLogOpt, Place, PromptsOpt, ProviderOpt, TargetsArg)
@@ -26,6 +27,7 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings=
                   help="Evidence-grounded policy-transfer analysis: what can a target place learn from a source?")
 cases_app = typer.Typer(help="List the places in the case library, or show one.", invoke_without_command=True)
 app.add_typer(cases_app, name="cases")
+app.add_typer(jobs_app, name="jobs")
 
 _state = {"debug": False}
 
@@ -323,6 +325,9 @@ def batch(
     prompts: PromptsOpt = None,
     no_cache: NoCacheOpt = False,
     no_log: NoLogOpt = False,
+    via: ViaOpt = None,
+    wait: WaitOpt = True,
+    poll: PollOpt = None,
 ):
     """Memos for many pairs, resumable, then index.md, summary.csv and a heatmap comparing the targets."""
     from .batch.plan import plan_from_args, read_plan
@@ -352,10 +357,17 @@ def batch(
     rpm, tpm = rate_limits(rpm, tpm, provider) if first.name == "llm" else (None, None)
     estimate = budget_estimator(lib, first, lang) if max_cost is not None else None
     priced = first.name != "llm" or bool(first.settings.prices)
-    result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
-                       rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(priced=priced),
-                       estimate_pair_cost=estimate)
-    for line in summary_lines(result, output, priced):
+    notes: list[str] = []
+    if via_batch_api(first, via):
+        from .batch.batchapi import run_batch_api
+        result, notes, priced = run_batch_api(lib, pairs, output, engine_factory=make, formats=formats, lang=lang,
+                                              force=force, max_cost=max_cost, reporter=RichReporter(priced=priced),
+                                              wait=wait, poll=poll, command=sys.argv[1:], cwd=os.getcwd())
+    else:
+        result = run_batch(lib, pairs, output, engine_factory=make, formats=formats, lang=lang, jobs=jobs,
+                           rpm=rpm, tpm=tpm, max_cost=max_cost, force=force, reporter=RichReporter(priced=priced),
+                           estimate_pair_cost=estimate)
+    for line in summary_lines(result, output, priced) + notes:
         print(printable(line), file=sys.stderr)
     if result.interrupted and not result.budget_stopped:
         raise typer.Exit(130)
@@ -427,6 +439,8 @@ app.command("doctor")(fails_cleanly(doctor))
 cache_app.command("stats")(fails_cleanly(cache_stats))
 cache_app.command("clear")(fails_cleanly(cache_clear))
 app.command("logs")(fails_cleanly(logs))
+jobs_app.callback(invoke_without_command=True)(fails_cleanly(jobs_list))
+jobs_app.command("resume")(fails_cleanly(jobs_resume))
 
 
 def main():

@@ -49,3 +49,14 @@ def validation_problems(prefix: str, error, sep: str = ": ") -> list[str]:
     the prefix is itself a field path the location continues)."""
     return [f"{prefix}{sep}{field_path(err['loc']) or 'the file'}: {err['msg'].removeprefix('Value error, ')}"
             for err in error.errors()]
+
+
+class Pending(Exception):
+    """Not an error: work waiting on model replies that are not in yet (a Batch API job's).
+
+    `lines` are the requests it waits on; the batch runner submits them and runs the work again
+    once they are answered. Nothing is written for work that ends Pending."""
+
+    def __init__(self, lines: list):
+        super().__init__(f"{len(lines)} request(s) waiting on a Batch API job")
+        self.lines = lines

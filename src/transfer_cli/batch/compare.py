@@ -79,7 +79,8 @@ def cell_text(cell: dict | None, lang: str = "en", short: bool = False) -> str:
     return f"{mode}{'*' if cell['conditional'] else ''} {cell['score']}"
 
 
-def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, str]) -> str:
+def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, str],
+                   notes: list[str] | None = None) -> str:
     L = _L.get(lang, _L["en"])
     lines = [f"# {L['title']}", ""]
     mats = matrices(results)
@@ -127,6 +128,8 @@ def index_markdown(results, lang: str, formats: list[str], heatmaps: dict[str, s
         lines += [f"## {L['not_run']}", "", f"| {L['source']} | {L['target']} | {L['reason']} |", "|---|---|---|"]
         lines += [f"| {r.pair.source} | {r.pair.target} | {md_cell(r.error)} |" for r in not_run]
         lines.append("")
+    if notes:  # how the batch ran (the Batch API's jobs and their cost)
+        lines += [*notes, ""]
     return "\n".join(lines)
 
 

@@ -51,8 +51,8 @@ def output_path(out: Path, pair: Pair, fmt: str) -> Path:
     return pair_dir(out, pair) / f"{pair.target}.{EXT[fmt]}"
 
 
-def read_manifest(path: Path) -> dict | None:
-    """A manifest, or None when there is none (the pair is redone); a damaged one is set aside."""
+def read_json(path: Path) -> dict | None:
+    """A JSON object from a file, or None when there is none; a damaged one is set aside."""
     from ..files import set_aside
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -64,7 +64,13 @@ def read_manifest(path: Path) -> dict | None:
     if not isinstance(data, dict):
         set_aside(path, "not a JSON object")
         return None
-    return data if data.get("version") == MANIFEST_VERSION else None
+    return data
+
+
+def read_manifest(path: Path) -> dict | None:
+    """A manifest, or None when there is none (the pair is redone); a damaged one is set aside."""
+    data = read_json(path)
+    return data if data and data.get("version") == MANIFEST_VERSION else None
 
 
 def is_current(man: dict | None, out: Path, pair: Pair, lang: str, ekey: dict, formats: list[str],

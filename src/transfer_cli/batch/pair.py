@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import TransferError
+from ..errors import Pending, TransferError
 from ..files import write_atomic, write_output
 from .compare import fit_summary
 from .limits import Interrupted, engine_usage
@@ -94,6 +94,8 @@ class PairWork:
                               cost=cost, seconds=time.perf_counter() - t0)
         except Interrupted:
             return PairResult(pair, "not_run", error="interrupted")
+        except Pending:
+            raise  # waiting on a Batch API job (batchapi.py runs the pair again): nothing to write
         except Exception as e:  # noqa: BLE001 — failure isolation: one pair's error is recorded, the rest go on
             if self.discard.is_set():
                 return PairResult(pair, "not_run", error="interrupted")

@@ -134,7 +134,7 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def index_html(results, lang: str, formats: list[str], heatmaps: dict[str, str]) -> str:
+def index_html(results, lang: str, formats: list[str], heatmaps: dict[str, str], notes: list[str] | None = None) -> str:
     """index.html: the ranked targets, the matrix as a coloured table, links to every memo, failures."""
     L, T = _L.get(lang, _L["en"]), _TEXT.get(lang, _TEXT["en"])
     by_pair = {(r.pair.source, r.pair.target): r for r in results}
@@ -153,10 +153,11 @@ def index_html(results, lang: str, formats: list[str], heatmaps: dict[str, str])
     return _environment().get_template("batch_index.html.j2").render(
         L=L, T=T, lang=lang, sections=sections, modes=[_mode_name(lang, k) for k in MODE_ABBR],
         legend=legend(lang), stops=VIRIDIS,
-        failed=[r for r in results if r.status == "failed"], not_run=[r for r in results if r.status == "not_run"])
+        failed=[r for r in results if r.status == "failed"], not_run=[r for r in results if r.status == "not_run"],
+        notes=notes or [])
 
 
-def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[Path]:
+def write_comparison(out: Path, results, lang: str, formats: list[str], notes: list[str] | None = None) -> list[Path]:
     """index.md, index.html, summary.csv and the heatmap SVG(s) in `out`; returns the paths written."""
     written: list[Path] = []
     heatmaps: dict[str, str] = {}
@@ -168,6 +169,6 @@ def write_comparison(out: Path, results, lang: str, formats: list[str]) -> list[
         heatmaps[m.source] = name
     # BOM: Excel, which most analysts open a CSV with, otherwise misreads UTF-8 Chinese
     write_output(out / "summary.csv", "\ufeff" + summary_csv(results))
-    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps))
-    write_output(out / "index.html", index_html(results, lang, formats, heatmaps))
+    write_output(out / "index.md", index_markdown(results, lang, formats, heatmaps, notes))
+    write_output(out / "index.html", index_html(results, lang, formats, heatmaps, notes))
     return [out / "index.md", out / "index.html", out / "summary.csv", *written]

@@ -169,8 +169,13 @@ class BatchRunner:
         self._dispatch(pending, work, main_engine, totals, by_pair)
         totals.results = [by_pair[p] for p in self.pairs]
         totals.interrupted = self.stop.is_set()
-        totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats)
+        totals.written = write_comparison(self.out, totals.results, self._langs(sources), self.formats,
+                                          self.index_notes(totals))
         return totals
+
+    def index_notes(self, totals: BatchResult) -> list[str]:
+        """Lines for the batch index about how the batch ran (batchapi.py: its jobs and their cost)."""
+        return []
 
     def _langs(self, sources: dict[str, Source]) -> str:
         langs = {s.lang for s in sources.values()}
@@ -223,12 +228,7 @@ class BatchRunner:
         observed: list[float] = []
 
         def record(r: PairResult) -> None:
-            by_pair[r.pair] = r
-            totals.results.append(r)
-            totals.requests += r.requests
-            totals.tokens += r.tokens
-            totals.cost += r.cost
-            self.reporter.pair_done(r, totals)
+            self._record(r, totals, by_pair)
 
         with self._pool(work, engine, len(pending), totals) as (submit, discard):
             while queue or in_flight:
@@ -273,6 +273,14 @@ class BatchRunner:
             for pair in reversed(queue):
                 reason = "--max-cost reached" if totals.budget_stopped else "interrupted"
                 record(PairResult(pair, "not_run", error=reason))
+
+    def _record(self, r: PairResult, totals: BatchResult, by_pair: dict[Pair, PairResult]) -> None:
+        by_pair[r.pair] = r
+        totals.results.append(r)
+        totals.requests += r.requests
+        totals.tokens += r.tokens
+        totals.cost += r.cost
+        self.reporter.pair_done(r, totals)
 
     @contextmanager
     def _pool(self, work: PairWork, engine, pending: int, totals: BatchResult):

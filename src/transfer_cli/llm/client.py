@@ -267,16 +267,32 @@ class ModelClient:
             req["tool_choice"] = {"type": "function", "function": {"name": name}}
         return req
 
+    def body(self, req: dict) -> dict:
+        """The request body as sent: what the Batch API's JSONL lines carry too (batch/batchapi.py)."""
+        return {"model": self.s.model, **req}
+
+    def key(self, req: dict) -> str:
+        return request_key(self.s.endpoint, self.s.model, req)
+
+    def cached(self, key: str) -> Reply | None:
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        self.usage["cached"] += 1
+        return Reply(hit["text"], hit["finish_reason"])
+
+    def price(self, tokens_in: int, tokens_out: int) -> float | None:
+        return self.s.cost(tokens_in, tokens_out)
+
     def complete(self, req: dict, mode: str) -> Reply:
         # hashing ~100 KB of request is wasted work when nothing is cached (--no-cache)
-        key = request_key(self.s.endpoint, self.s.model, req) if self.cache.enabled else ""
-        hit = self.cache.get(key)
+        key = self.key(req) if self.cache.enabled else ""
+        hit = self.cached(key)
         if hit is not None:
-            self.usage["cached"] += 1
-            return Reply(hit["text"], hit["finish_reason"])
+            return hit
         import openai
         from openai.types.chat import ChatCompletion
-        body = {"model": self.s.model, **req}
+        body = self.body(req)
         try:
             # the SDK's plain POST: create() would first walk and copy the whole request (~100 KB of
             # messages and schema) to re-type it, ~1 ms of CPU per request that a batch's workers
@@ -284,6 +300,10 @@ class ModelClient:
             resp = self._send(lambda: self.sdk().post("/chat/completions", body=body, cast_to=ChatCompletion), mode)
         except openai.APIStatusError as e:
             raise self._status_error(e, mode) from None
+        return self.reply_of(resp, req, mode, key)
+
+    def reply_of(self, resp, req: dict, mode: str, key: str) -> Reply:
+        """A ChatCompletion as a Reply, its usage counted and priced, cached when complete."""
         if not getattr(resp, "choices", None):
             raise self.fail(f"{self.s.endpoint}: the reply has no choices")
         choice = resp.choices[0]
@@ -296,7 +316,7 @@ class ModelClient:
         t_out = u.completion_tokens if u and u.completion_tokens is not None else tokens.count(text or "")
         self.usage["tokens_in"] += t_in
         self.usage["tokens_out"] += t_out
-        cost = self.s.cost(t_in, t_out)
+        cost = self.price(t_in, t_out)
         if cost is not None:
             self.usage["cost"] = (self.usage["cost"] or 0.0) + cost
         reply = Reply(text, choice.finish_reason, getattr(msg, "refusal", None), t_in, t_out)

@@ -29,24 +29,34 @@ from ..redact import register
 OPENAI_URL = "https://api.openai.com/v1"
 MODES = ("auto", "json_schema", "json_object", "tools", "text")
 PROFILE_KEYS = {"base_url", "model", "api_key_env", "mode", "prices", "context_window", "max_output_tokens",
-                "rpm", "tpm", "timeout", "deadline", "retries", "temperature"}
+                "rpm", "tpm", "timeout", "deadline", "retries", "temperature",
+                # the Batch API (batch/batchapi.py): how `transfer batch` runs, prices, per-file limits, polling
+                "batch_via", "batch_prices", "batch_half_price", "batch_max_requests", "batch_max_bytes", "batch_poll"}
+VIAS = ("local", "batch-api")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # what each setting must be: (type, lowest, highest); a number out of range would fail deep inside a run
 _TEXT = (str, None, None)
 VALUE_RULES = {"base_url": _TEXT, "model": _TEXT, "api_key_env": _TEXT, "mode": _TEXT, "provider": _TEXT,
                "context_window": (int, 256, None), "max_output_tokens": (int, 256, None), "rpm": (float, 1e-9, None),
                "tpm": (float, 1e-9, None), "timeout": (float, 1e-3, None), "deadline": (float, 1e-3, None), "retries": (int, 0, 100),
-               "retry_base": (float, 0, 3600), "temperature": (float, 0, 2)}
+               "retry_base": (float, 0, 3600), "temperature": (float, 0, 2), "batch_via": _TEXT,
+               "batch_max_requests": (int, 1, None), "batch_max_bytes": (int, 1024, None), "batch_poll": (float, 1e-3, None)}
 
 
 def check_value(where: str, name: str, value) -> None:
     """An InputError naming `where` and the setting when a value has the wrong type or range."""
     import math
-    if name == "prices":
+    if name == "batch_half_price":
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: {name}: must be true or false, not {value!r}")
+        return
+    if name == "batch_via" and value not in VIAS:
+        raise InputError(f"{where}: {name}: must be one of {', '.join(VIAS)}, not {value!r}")
+    if name in ("prices", "batch_prices"):
         if not isinstance(value, dict) or not set(value) <= {"input", "output"} or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
                 for v in value.values()):
-            raise InputError(f"{where}: prices: must be a table of input and output, non-negative USD per "
+            raise InputError(f"{where}: {name}: must be a table of input and output, non-negative USD per "
                              "million tokens, e.g. prices = { input = 0.15, output = 0.60 }")
         return
     kind, low, high = VALUE_RULES.get(name, (None, None, None))
@@ -81,6 +91,13 @@ class Settings:
     retries: int = 4                      # transport retries per request (timeouts, 429, 5xx)
     retry_base: float = 1.0               # first backoff in seconds; doubles per attempt
     temperature: float | None = 0.0
+    # the Batch API: OpenAI's documented per-file limits (50,000 requests, 200 MB), seconds between polls
+    batch_via: str = "local"
+    batch_prices: dict | None = None      # USD per million tokens through the Batch API
+    batch_half_price: bool = False        # no batch_prices: half of `prices`, where the provider says so
+    batch_max_requests: int = 50_000
+    batch_max_bytes: int = 200_000_000
+    batch_poll: float = 30.0
     log: bool = True                      # the run log (runlog.py); `log = false` at the config file's top
     sources: dict = field(default_factory=dict)  # setting -> where it came from (for `doctor`)
     api_key: str | None = field(default=None, repr=False)
@@ -98,6 +115,15 @@ class Settings:
         if not self.prices:
             return None
         return (tokens_in * float(self.prices.get("input", 0)) + tokens_out * float(self.prices.get("output", 0))) / 1e6
+
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float | None:
+        """What tokens cost through the Batch API: `batch_prices`, else half of `prices` where the
+        profile says the provider halves them (batch_half_price), else unknown."""
+        if self.batch_prices:
+            return Settings(prices=self.batch_prices).cost(tokens_in, tokens_out)
+        if self.batch_half_price and self.prices:
+            return self.cost(tokens_in, tokens_out) / 2
+        return None
 
     def public(self) -> dict:
         """Everything but the key, for `doctor` and dry runs."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import Pending
 from ..paths import data_dir
 from .store import Store
 
@@ -151,12 +152,16 @@ def logged(client, req: dict, mode: str):
     try:
         reply = client.complete(req, mode)
         return reply
+    except Pending:
+        error = None
+        raise  # not sent yet: logged when its reply is used
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
         raise
     finally:
-        _record(client, scope, req, mode, reply, error, time.perf_counter() - t0,
-                cached=usage["cached"] > cached0, attempts=usage["requests"] - requests0)
+        if reply is not None or error is not None:
+            _record(client, scope, req, mode, reply, error, time.perf_counter() - t0,
+                    cached=usage["cached"] > cached0, attempts=usage["requests"] - requests0)
 
 
 def _record(client, scope: Scope, req: dict, mode: str, reply, error: str | None, seconds: float,
@@ -174,7 +179,7 @@ def _record(client, scope: Scope, req: dict, mode: str, reply, error: str | None
            "params": clean(json.dumps({k: v for k, v in req.items() if k != "messages"}, ensure_ascii=False)),
            "reply": clean(reply.text) if reply is not None else None,
            "finish_reason": reply.finish_reason if reply is not None else None, "error": clean(error),
-           "tokens_in": t_in, "tokens_out": t_out, "cost": s.cost(t_in, t_out), "seconds": round(seconds, 4),
+           "tokens_in": t_in, "tokens_out": t_out, "cost": client.price(t_in, t_out), "seconds": round(seconds, 4),
            "cached": int(cached), "attempts": attempts}
     try:
         scope.log.add(row)
