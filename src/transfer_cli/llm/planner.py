@@ -28,9 +28,11 @@ KNOWN = {  # prefix -> (context window, max output tokens)
 MARGIN = 0.06          # our count is an estimate for most models: keep this share of the window spare
 FRAME = 64             # tokens of chat framing and rounding per request
 PER_REVIEW = 120       # reply tokens per reviewed draft mechanism (its id and a few edits)
-PER_FIT_FACTOR = 130   # reply tokens per judged support factor, plus PER_FIT_MECHANISM
-PER_FIT_MECHANISM = 220
+PER_FIT_FACTOR = 150   # reply tokens per judged support factor, plus PER_FIT_MECHANISM (its rationale,
+                       # risks, verification and its share of the bottom line and warnings)
+PER_FIT_MECHANISM = 650   # measured: ~500 on the offline engine's replies; the rest is headroom (a cut reply is lost)
 PER_ACTIONS_MECHANISM = 260
+PER_REQUEST_OUT = {"fit": 400}  # what each part of a split stage writes once: fit's bottom line
 MIN_ACTIONS = 700
 
 
@@ -69,6 +71,7 @@ class Planned:
     tokens_out: int
     reply_model: type
     kept: str = ""             # what the guard left out, said once
+    chose: str = ""            # what the caps chose of the shared lists (shown by --dry-run and doctor)
     extra: dict = field(default_factory=dict)
 
     def fits(self, b: Budget) -> bool:
@@ -98,39 +101,66 @@ def count(data) -> int:
     return tokens.count(E.dumps(data))
 
 
-def request_tokens(messages: list[dict], schema: str) -> int:
-    """What a server counts: the messages and the schema sent with them (json_schema mode)."""
-    return tokens.count_messages(messages) + tokens.count(schema)
+def request_tokens(messages: list[dict]) -> int:
+    """What a server counts: the messages, the schema among them once (a mode that sends the schema
+    as a request field takes it out of the prompt: client.request)."""
+    return tokens.count_messages(messages)
 
 
-def fit_data(render: Callable[[dict], list[dict]], data: dict, steer, limit: int, schema: str,
-             shared: tuple[str, ...] = ("notes", "profile_fields", "target_profile_fields")) -> tuple[list[dict], int, str]:
-    """(messages, tokens, what was left out): the shared lists trimmed by relevance until the request fits."""
-    messages = render(data)
+# How much of each shared list a request carries, per mechanism it covers (floor, ceiling): the most
+# relevant items (what the mechanisms cite or read, first) even when the model's window would take
+# them all; a large window is no reason to pay for notes a judgement does not rest on.
+CAPS = {
+    "extract": {"notes": (350, 1_200, 4_500)},
+    "new": {"notes": (0, 2_500, 2_500)},
+    "fit": {"notes": (120, 600, 1_500), "target_profile_fields": (120, 800, 1_600)},
+    "actions": {"notes": (120, 600, 1_500), "target_profile_fields": (120, 800, 1_600)},
+}
+
+
+def caps(kind: str, mechanisms: int) -> dict[str, int]:
+    return {key: min(hi, max(lo, per * mechanisms)) for key, (per, lo, hi) in CAPS.get(kind, {}).items()}
+
+
+def item_tokens(item: dict) -> int:
+    return tokens.count(E.dumps(item)) + 1
+
+
+def fit_data(render: Callable[[dict], list[dict]], data: dict, steer, limit: int, cap: dict[str, int] | None = None,
+             shared: tuple[str, ...] = ("notes", "profile_fields", "target_profile_fields")) -> tuple[list[dict], int, str, str]:
+    """(messages, tokens, what the caps chose, what the guard left out): each shared list first held to
+    its cap, then trimmed further by relevance until the request fits the window."""
+    trimmed, chose = dict(data), []
+    for key, most in (cap or {}).items():
+        items = trimmed.get(key) or []
+        if items and sum(map(item_tokens, items)) > most:
+            trimmed[key] = E.select_notes(items, steer, most, item_tokens)
+            chose.append(f"{len(trimmed[key])} of {len(items)} {key.replace('_', ' ')}")
+    messages = render(trimmed)
     # a token is at least one UTF-8 byte: a prompt with fewer bytes than the budget fits uncounted
-    size = sum(len(m["content"].encode("utf-8")) for m in messages) + len(schema.encode("utf-8"))
+    size = sum(len(m["content"].encode("utf-8")) for m in messages)
     if size <= limit:
-        return messages, size, ""
-    used = request_tokens(messages, schema)
+        return messages, size, ", ".join(chose), ""
+    used = request_tokens(messages)
     if used <= limit:
-        return messages, used, ""
+        return messages, used, ", ".join(chose), ""
     said = []
-    trimmed = dict(data)
     for key in shared:
         if not trimmed.get(key) or used <= limit:
             continue
         items = trimmed[key]
-        base = request_tokens(render({**trimmed, key: []}), schema)
-        kept = E.select_notes(items, steer, limit - base, lambda n: tokens.count(E.dumps(n)) + 2)
+        base = request_tokens(render({**trimmed, key: []}))
+        kept = E.select_notes(items, steer, limit - base, item_tokens)
         trimmed[key] = kept
         said.append(f"kept {len(kept)} of {len(items)} {key.replace('_', ' ')}")
         messages = render(trimmed)
-        used = request_tokens(messages, schema)
-    return messages, used, "; ".join(said)
+        used = request_tokens(messages)
+    return messages, used, ", ".join(chose), "; ".join(said)
 
 
 def fit_out(view: dict) -> int:
-    return PER_FIT_MECHANISM + PER_FIT_FACTOR * len(view.get("support_factors") or [])
+    """A fit reply's estimate: the model judges the factors with no computed status (fit_view)."""
+    return PER_FIT_MECHANISM + PER_FIT_FACTOR * sum("computed_status" not in f for f in view.get("support_factors") or [])
 
 
 def summary(plans: list[Planned], b: Budget) -> str:

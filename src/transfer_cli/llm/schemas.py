@@ -95,6 +95,17 @@ def schema_text(model: type[BaseModel]) -> str:
     return _strict(model)[0]
 
 
+CARRIED = "(the JSON schema is sent with this request as its response format)"
+
+
+def without_schema(messages: list[dict], schema: dict) -> list[dict]:
+    """The messages with the schema's text (as prompts show it, schema_text) replaced by a short line:
+    for modes that send the schema as a request field."""
+    text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    return [{**m, "content": m["content"].replace(text, CARRIED)} if text in (m.get("content") or "") else m
+            for m in messages]
+
+
 def strict_problems(schema: dict) -> list[str]:
     """Where a schema breaks strict mode's rules (empty when it is valid): for tests and doctor."""
     out: list[str] = []
