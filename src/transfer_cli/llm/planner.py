@@ -113,8 +113,8 @@ def request_tokens(messages: list[dict]) -> int:
 CAPS = {
     "extract": {"notes": (350, 1_200, 4_500)},
     "new": {"notes": (0, 2_500, 2_500)},
-    "fit": {"notes": (120, 600, 1_500), "target_profile_fields": (120, 800, 1_600)},
-    "actions": {"notes": (120, 600, 1_500), "target_profile_fields": (120, 800, 1_600)},
+    "fit": {"notes": (120, 400, 1_500), "target_profile_fields": (120, 500, 1_600)},
+    "actions": {"notes": (120, 400, 1_500), "target_profile_fields": (120, 500, 1_600)},
 }
 
 

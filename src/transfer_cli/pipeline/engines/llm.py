@@ -286,18 +286,20 @@ class LLMEngine:
         steer = {m.id: (E.mechanism_text(m), E.needed_fields(m, evaluations, target.id)) for m in logic.mechanisms}
 
         first = logic.mechanisms[0].id
+        once = ("negative_lessons", "scale_differences")
 
         def data(group):
-            # the source's negative lessons inform what not to copy: said once, with the first group
-            return {**base, "negative_lessons": base["negative_lessons"] if first in group else [],
+            # what the whole assessment says once (what not to copy, the scale gap in the bottom line)
+            # goes with the first group; the parts' answers are merged (merge_fits)
+            return {**base, **{k: base[k] if first in group else [] for k in once},
                     "mechanisms": [views[g] for g in group],
                     "analog_candidates": [c for g in group for c in candidates.get(g, [])]}
 
-        lessons = count(base["negative_lessons"])
-        items = [(mid, count(v) + count(candidates.get(mid, [])) + (lessons if mid == first else 0), fit_out(v))
+        said_once = sum(count(base[k]) for k in once)
+        items = [(mid, count(v) + count(candidates.get(mid, [])) + (said_once if mid == first else 0), fit_out(v))
                  for mid, v in views.items()]
         return self._planned("fit", items, data, steer, FitReply, 600, lang, self._names(source, target, lang),
-                             {k: base[k] for k in ("source", "target", "scale_differences")})
+                             {k: base[k] for k in ("source", "target")})
 
     def plan_actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                      lang: str) -> list[Planned]:
