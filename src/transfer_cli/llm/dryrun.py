@@ -84,7 +84,7 @@ def summary_lines(previews: list[StagePreview], settings, header: bool = True) -
     label = tokens.tokenizer_label(settings.model)
     lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}"] if header else []
     lines.append(f"limits: context window {b.window:,}, output {b.output:,} tokens; a request's prompt may take "
-                 f"{b.prompt:,}")
+                 f"{b.prompt:,}, its expected reply {b.reply:,}")
     total_in = total_out = n = 0
     fits = True
     for p in previews:
@@ -170,12 +170,18 @@ REFERENCE_PAIR = ("liling", "jinjiang")  # the bundled pair the README and bench
 def plan_for(settings, pair: tuple[str, str] | None = None, cases=None) -> tuple[list[str], list[StagePreview]]:
     """`doctor`'s plan: what the configured model would be sent for a pair (the reference pair by
     default), from the same planner and stand-ins as --dry-run; nothing is sent."""
+    from ..errors import InputError
     from ..pipeline.engines.llm import LLMEngine
     from ..places.loader import Library
     lib = Library(cases or [])
-    source, target = (lib.resolve_id(x) for x in (pair or REFERENCE_PAIR))
-    src, tgt = lib.load(source).place, lib.load(target).place
-    previews = preview(LLMEngine(settings, no_log=True), src, tgt, src.language)
+    try:
+        source, target = (lib.resolve_id(x) for x in (pair or REFERENCE_PAIR))
+        src, tgt = lib.load(source).place, lib.load(target).place
+        previews = preview(LLMEngine(settings, no_log=True), src, tgt, src.language)
+    except InputError as e:
+        if pair:
+            raise  # the user named the pair: a bad one is a usage error
+        return [f"plan: none shown ({e})"], []  # doctor still reports the rest
     head = f"plan for {source} → {target}" + ("" if pair else " (the reference pair; --pair SOURCE TARGET for another)")
     return [head + ": nothing sent"] + summary_lines(previews, settings, header=False), previews
 

@@ -26,13 +26,14 @@ KNOWN = {  # prefix -> (context window, max output tokens)
     "qwen-plus": (131_072, 8_192), "qwen-max": (32_768, 8_192), "qwen-turbo": (131_072, 8_192),
 }
 MARGIN = 0.06          # our count is an estimate for most models: keep this share of the window spare
+HEADROOM = 1.5         # replies are estimates too, and a reply cut at the output limit is lost: plan them
+                       # within the limit / HEADROOM (the estimates themselves stay what a reply uses: cost)
 FRAME = 64             # tokens of chat framing and rounding per request
 PER_REVIEW = 120       # reply tokens per reviewed draft mechanism (its id and a few edits)
-PER_FIT_FACTOR = 150   # reply tokens per judged support factor, plus PER_FIT_MECHANISM (its rationale,
-                       # risks, verification and its share of the bottom line and warnings)
-PER_FIT_MECHANISM = 650   # measured: ~500 on the offline engine's replies; the rest is headroom (a cut reply is lost)
-PER_ACTIONS_MECHANISM = 260
-PER_REQUEST_OUT = {"fit": 400}  # what each part of a split stage writes once: fit's bottom line
+PER_FIT_FACTOR = 120   # reply tokens per judged support factor, plus PER_FIT_MECHANISM (its rationale,
+PER_FIT_MECHANISM = 400  # risks, verification and share of the bottom line and warnings; ~400 measured on liling)
+PER_ACTIONS_MECHANISM = 200  # measured: ~195 per mechanism that gets actions (3 actions for 13)
+PER_REQUEST_OUT = {"fit": 300}  # what each part of a split stage writes once: fit's bottom line
 MIN_ACTIONS = 700
 
 
@@ -53,6 +54,11 @@ class Budget:
     def prompt(self) -> int:
         """Tokens a request's prompt may take: the window less the reply's room and the margin."""
         return int((self.window - self.output) * (1 - MARGIN)) - FRAME
+
+    @property
+    def reply(self) -> int:
+        """Tokens a request's expected reply may take: the output limit less the headroom."""
+        return int(self.output / HEADROOM)
 
 
 def budget(settings) -> Budget:
@@ -75,7 +81,7 @@ class Planned:
     extra: dict = field(default_factory=dict)
 
     def fits(self, b: Budget) -> bool:
-        return self.tokens_in <= b.prompt and self.tokens_out <= b.output
+        return self.tokens_in <= b.prompt and self.tokens_out <= b.reply
 
 
 def pack(items: list[tuple[str, int, int]], fixed_in: int, fixed_out: int, b: Budget) -> list[list[str]]:
@@ -86,7 +92,7 @@ def pack(items: list[tuple[str, int, int]], fixed_in: int, fixed_out: int, b: Bu
     cur: list[str] = []
     t_in, t_out = fixed_in, fixed_out
     for mid, c_in, c_out in items:
-        if cur and (t_in + c_in > b.prompt or t_out + c_out > b.output):
+        if cur and (t_in + c_in > b.prompt or t_out + c_out > b.reply):
             groups.append(cur)
             cur, t_in, t_out = [], fixed_in, fixed_out
         cur.append(mid)
@@ -107,9 +113,9 @@ def request_tokens(messages: list[dict]) -> int:
     return tokens.count_messages(messages)
 
 
-# How much of each shared list a request carries, per mechanism it covers (floor, ceiling): the most
-# relevant items (what the mechanisms cite or read, first) even when the model's window would take
-# them all; a large window is no reason to pay for notes a judgement does not rest on.
+# How many tokens of each shared list a request carries: (per mechanism it covers, floor, ceiling).
+# The most relevant items (what the mechanisms cite or read, first) even when the model's window
+# would take them all: a large window is no reason to pay for notes a judgement does not rest on.
 CAPS = {
     "extract": {"notes": (350, 1_200, 4_500)},
     "new": {"notes": (0, 2_500, 2_500)},
@@ -167,7 +173,7 @@ def summary(plans: list[Planned], b: Budget) -> str:
     ok = all(p.fits(b) for p in plans)
     return (f"{len(plans)} request(s), max ~{max((p.tokens_in for p in plans), default=0):,} in / "
             f"~{max((p.tokens_out for p in plans), default=0):,} out per request; "
-            + ("all fit" if ok else "NOT ALL FIT") + f" (prompt budget {b.prompt:,}, output {b.output:,})")
+            + ("all fit" if ok else "NOT ALL FIT") + f" (prompt budget {b.prompt:,}, replies {b.reply:,})")
 
 
 def dumps_compact(data) -> str:

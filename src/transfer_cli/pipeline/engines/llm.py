@@ -164,7 +164,7 @@ class LLMEngine:
                 self.notify(f"{stage} request {i + 1}/{len(plans)}: {p.kept}, chosen by relevance to its mechanisms")
             if not p.fits(b):
                 raise InputError(f"{stage}: request {i + 1} of {len(plans)} needs ~{p.tokens_in:,} tokens in and "
-                                 f"~{p.tokens_out:,} out, over the budget of {b.prompt:,} in / {b.output:,} out for "
+                                 f"~{p.tokens_out:,} out, over the budget of {b.prompt:,} in / {b.reply:,} out for "
                                  f"{self.settings.model}; set context_window and max_output_tokens in the provider "
                                  "profile if the model has larger ones")
         if len(plans) > 1:
@@ -224,7 +224,7 @@ class LLMEngine:
         base = {"source": E.identity(source, lang), "profile_fields": E.profile_fields(source, lang),
                 "notes": E.note_items(source)}
         if draft is None:
-            return [self._plan("extract", ["all"], base, [], LogicReply, 4 * self.budget.output // 5, lang,
+            return [self._plan("extract", ["all"], base, [], LogicReply, 4 * self.budget.reply // 5, lang,
                                names, review="none")]
         views = {m.id: E.review_view(m) for m in draft.mechanisms}
         cited = {m.id: set(m.evidence) | {c for f in m.support_factors for c in f.cites} for m in draft.mechanisms}
@@ -245,7 +245,7 @@ class LLMEngine:
         draft_data = {"mechanisms": list(views.values()),
                       "negative_lessons": [c.model_dump() for c in draft.negative_lessons]}
         whole = self._plan("extract", ["all"], review_data(list(views), draft=draft_data, notes=new_notes),
-                           list(steer.values()), LogicReview, PER_REVIEW * len(views) + self.budget.output // 4, lang,
+                           list(steer.values()), LogicReview, PER_REVIEW * len(views) + self.budget.reply // 4, lang,
                            names, review="all")
         if whole.fits(self.budget) and not whole.kept:
             whole.extra["draft"] = draft
@@ -262,7 +262,7 @@ class LLMEngine:
         drafted = [{"id": m.id, "name": m.name} for m in draft.mechanisms]
         plans.append(self._plan("extract", ["new"], {**base, "notes": new_notes, "profile_fields": [],
                                                      "drafted": drafted}, [], NewMechanisms,
-                                self.budget.output // 2, lang, names, review="new"))
+                                self.budget.reply // 2, lang, names, review="new"))
         for p in plans:
             p.extra["draft"] = draft
         return plans
@@ -350,7 +350,7 @@ class LLMEngine:
         # stage 1's notes are chosen per group before planning (the review's and the new pass's differ)
         cap = {} if stage == "extract" else caps(kind, n)
         messages, used, chose, kept = fit_data(render, data, steer, self.budget.prompt, cap)
-        return Planned(stage, covers, messages, used, min(out, self.budget.output) if covers == ["new"] else out,
+        return Planned(stage, covers, messages, used, min(out, self.budget.reply) if covers == ["new"] else out,
                        model, kept, chose)
 
 
