@@ -22,6 +22,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from results import emit  # bench/results.py: the scripts run from bench/
+
 HERE = Path(__file__).resolve().parent
 
 PROFILES = ((128_000, 16_384), (16_384, 4_096), (8_192, 2_048))
@@ -92,10 +94,7 @@ def main() -> None:
     block = (f"## bench_tokens — {date.today()}{' — ' + args.label if args.label else ''}\n\nmachine: "
              f"{platform.machine()}, Python {platform.python_version()}; liling → jinjiang, the scripted server "
              "enforcing each profile's limits, tokens as it counted them (cl100k)\n\n" + table(results) + "\n")
-    print(block)
-    if args.append:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + block)
+    emit(block, args.append)
 
 
 if __name__ == "__main__":
