@@ -55,7 +55,8 @@ def test_a_further_target_costs_under_the_issues_budget(window, output):
     assert per_target <= 40_000
     if window > 16_384:  # a large window takes each stage in one request, its data still held to the caps
         assert [len(plan[st]) for st in ("extract", "fit", "actions")] == [1, 1, 1]
-        assert sum(r.tokens_in for r in every) < 46_000  # was 125,194 before the caps (bench/RESULTS.md)
+        # the issue's goal is 40k per memo: 39.9k measured (bench/RESULTS.md; 125k before), a margin for case edits
+        assert sum(r.tokens_in for r in every) <= 42_000
 
 
 def test_the_target_profile_goes_only_with_what_the_mechanisms_read(pair):

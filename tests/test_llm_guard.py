@@ -67,9 +67,9 @@ def test_select_notes_round_robins_across_mechanisms():
 
 def test_a_prompt_that_cannot_fit_is_a_clear_error():
     liling = Library([]).load("liling").place
-    eng = LLMEngine(Settings(model="m", max_output_tokens=1000, context_window=4000))
+    eng = LLMEngine(Settings(model="m", max_output_tokens=1000, context_window=3000))
     assert not all(p.fits(eng.budget) for p in eng.plan_extract(liling, "zh"))
     with pytest.raises(InputError, match=r"extract: request \d+ of \d+ needs ~[\d,]+ tokens in and ~[\d,]+ out, over the "
-                                         rf"budget of 2,756 in / {eng.budget.reply:,} out"):
+                                         rf"budget of {eng.budget.prompt:,} in / {eng.budget.reply:,} out"):
         eng.extract(liling, "zh")
     assert eng._client is None  # nothing was sent

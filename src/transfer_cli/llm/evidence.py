@@ -88,14 +88,13 @@ def identity(place: S.Place, lang: str) -> dict:
 def review_view(m: MechanismLogic) -> dict:
     """A draft mechanism as stage 1 reviews it against the notes: its claims and factors, with the notes
     it rests on listed once (`evidence`). Not what the notes do not judge (figures copied from the
-    notes, the time bound, adoption wording) nor each claim's own cites (the verifier checks that
-    every cite resolves and states the figures): edits may still reach them by path."""
+    notes, the time bound, adoption wording, the risks fit carries) nor each claim's own cites (the
+    verifier checks that every cite resolves and states the figures): edits may still reach them by path."""
     return compact({"id": m.id, "name": m.name, "phase": m.phase, "what_is_transferred": m.what_is_transferred,
                     "lever": m.lever.text, "chain": m.chain.text, "outcome": m.outcome.text, "principle": m.principle,
                     "form_not_function": m.form_not_function, "evidence": m.evidence,
                     "support_factors": [f.model_dump(exclude={"analog", "cites"}) for f in m.support_factors],
-                    "rival_explanations": [c.text for c in m.rival_explanations], "hazard": m.hazard or None,
-                    "risks": [r.text for r in m.risks]})
+                    "rival_explanations": [c.text for c in m.rival_explanations], "hazard": m.hazard or None})
 
 
 def fit_view(logic: CaseLogic, evaluations: dict[tuple[str, str], Evaluation] | None = None,

@@ -117,10 +117,10 @@ def request_tokens(messages: list[dict]) -> int:
 # The most relevant items (what the mechanisms cite or read, first) even when the model's window
 # would take them all: a large window is no reason to pay for notes a judgement does not rest on.
 CAPS = {
-    "extract": {"notes": (350, 1_200, 4_500)},
-    "new": {"notes": (0, 2_500, 2_500)},
-    "fit": {"notes": (120, 400, 1_500), "target_profile_fields": (120, 500, 1_600)},
-    "actions": {"notes": (120, 400, 1_500), "target_profile_fields": (120, 500, 1_600)},
+    "extract": {"notes": (300, 1_200, 4_000)},
+    "new": {"notes": (0, 2_000, 2_000)},
+    "fit": {"notes": (100, 400, 1_200), "target_profile_fields": (100, 500, 1_400)},
+    "actions": {"notes": (100, 400, 1_200), "target_profile_fields": (100, 500, 1_400)},
 }
 
 
