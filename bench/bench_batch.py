@@ -28,6 +28,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from results import emit  # bench/results.py: the scripts run from bench/
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -184,10 +186,7 @@ def main() -> None:
             f"machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}", ""]
     block = "\n".join(head + body) + "\n"
-    print(block)
-    if "--append" in sys.argv:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + block)
+    emit(block, "--append" in sys.argv)
 
 
 if __name__ == "__main__":

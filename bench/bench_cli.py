@@ -30,6 +30,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from results import emit  # bench/results.py: the scripts run from bench/
+
 HERE = Path(__file__).resolve().parent
 TRANSFER = shutil.which("transfer", path=str(Path(sys.executable).parent)) or "transfer"
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
@@ -88,10 +90,7 @@ def main() -> None:
         "| command | wall | over `python -c pass` | peak RSS | instructions | target |",
         "|---|---|---|---|---|---|",
         *rows, ""])
-    print(block)
-    if "--append" in sys.argv:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + block)
+    emit(block, "--append" in sys.argv)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from results import emit  # bench/results.py: the scripts run from bench/
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from synth import source_dir, write_targets  # noqa: E402  (the generator the tests use)
@@ -98,10 +100,7 @@ def main() -> None:
         f"{platform.system()}; replies after {args.min:g}–{args.max:g} s (seed {args.seed})", "",
         "| runner | setting | targets | requests | wall per run (s) | median (s) |",
         "|---|---|---:|---:|---|---:|", *rows, ""])
-    print(block)
-    if args.append:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + block)
+    emit(block, args.append)
 
 
 if __name__ == "__main__":

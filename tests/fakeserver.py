@@ -475,14 +475,11 @@ class FakeServer:
                        "tool_calls": [{"id": "call_1", "type": "function",
                                        "function": {"name": name, "arguments": content}}]}
             finish = "tool_calls"
-        if self.context_window is not None or self.max_output is not None:
-            prompt, out = prompt_tokens(body), count_tokens(content or "")
-            if self.max_output is not None and out > self.max_output:  # the model stops at its limit
-                message["content"] = content = _cut(content, self.max_output)
-                finish, out = "length", self.max_output
-        else:
-            prompt = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 3
-            out = len(content or "") // 3
+        # usage as a server counts it: the messages and any schema sent as a request field (cl100k)
+        prompt, out = prompt_tokens(body), count_tokens(content or "")
+        if self.max_output is not None and out > self.max_output:  # the model stops at its limit
+            message["content"] = content = _cut(content, self.max_output)
+            finish, out = "length", self.max_output
         return {"id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}}

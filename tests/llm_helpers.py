@@ -26,7 +26,7 @@ def canned(source: str = "liling", target: str = "jinjiang", lang: str = "zh", c
     fit = o.fit(logic, s, t, lang, ev, context_rows(s, t, lang), scale_differences(s, t, lang))
     plan = o.actions(logic, fit, s, t, lang)
     # stage 1 on a drafted source: the model agrees with the draft (edits none, adds none)
-    return {"extract": review_of(logic), "fit": to_reply(fit), "actions": to_reply(plan)}
+    return {"extract": review_of(logic), "fit": to_reply(fit, logic), "actions": to_reply(plan)}
 
 
 def replies(**kw) -> dict:

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from fakeserver import FakeServer, artifact_responder, hang, reply, status
+from fakeserver import FakeServer, artifact_responder, hang, prompt_tokens, reply, status
 from conftest import SYNTHETIC
 from llm_helpers import KEY, draft_of, json_reply, llm_env, replies
 
@@ -129,7 +129,7 @@ def test_invalid_json_then_valid_counts_tokens_of_both(cli, small, env, tmp_path
     assert len(extract) == 2 and small.count == 4
     assert "not valid JSON" in extract[1].body["messages"][-1]["content"]
     # usage is summed over the failed attempt and the re-ask, as the server reported it
-    reported = sum(sum(len(m.get("content") or "") for m in q.body["messages"]) // 3 for q in extract)
+    reported = sum(prompt_tokens(q.body) for q in extract)
     stage = memo_of(tmp_path)["run"]["stages"][0]
     assert (stage["stage"], stage["requests"], stage["tokens_in"]) == ("extract", 2, reported)
 

@@ -115,18 +115,18 @@ def test_prompt_override_is_used_and_recorded(cli, tmp_path):
     mine = tmp_path / "myprompts"
     mine.mkdir()
     text = (BUNDLED / "check_fit.zh.j2").read_text(encoding="utf-8")
-    (mine / "check_fit.zh.j2").write_text(text.replace('version: "1"', 'version: "7"').replace(
+    (mine / "check_fit.zh.j2").write_text(text.replace('version: "2"', 'version: "7"').replace(
         "你是政策转移分析员", "你是一位谨慎的政策转移分析员"), encoding="utf-8")
     listing = cli("prompts", "--prompts", mine)
     assert re.search(r"^check_fit\.zh\tv7\tfit\tsha256:[0-9a-f]{12}\t.*myprompts", listing.stdout, re.M)
-    assert re.search(r"^check_fit\.en\tv1\tfit\t.*\tbundled", listing.stdout, re.M)
+    assert re.search(r"^check_fit\.en\tv2\tfit\t.*\tbundled", listing.stdout, re.M)
     with FakeServer(responder=artifact_responder(replies(**SMALL))) as server:
         r = cli("analyze", "alpha", "beta", "--cases", SYNTHETIC, "--base-url", server.url, "--model", "m",
                 "--prompts", mine, "-o", "memo.json", env=llm_env(tmp_path))
         assert r.returncode == 0, r.stderr
         assert "谨慎的政策转移分析员" in server.chats[1].body["messages"][0]["content"]
     prompts = {p["id"]: p["version"] for p in json.loads((tmp_path / "memo.json").read_text())["run"]["prompts"]}
-    assert prompts == {"extract_logic.zh": "2", "check_fit.zh": "7", "draft_actions.zh": "1"}
+    assert prompts == {"extract_logic.zh": "3", "check_fit.zh": "7", "draft_actions.zh": "1"}
 
 
 @pytest.mark.slow

@@ -37,7 +37,10 @@ def test_condition_and_done_if_are_the_condition_language():
     schema = strict_schema(R.LogicReply)[0]
     defs = schema["$defs"]
     assert defs["FactorSpec"]["properties"]["condition"] == {"anyOf": [{"$ref": "#/$defs/Condition"}, {"type": "null"}]}
-    assert defs["BoundSpec"]["properties"]["done_if"]["anyOf"][0] == {"$ref": "#/$defs/Condition"}
+    # what only an analyst writes (the time bound with its done_if condition, adoption wording, figures)
+    # is not asked of a model: not in the reply schema at all
+    assert not {"bound", "adoption", "figures"} & set(defs["MechanismLogic"]["properties"])
+    assert "BoundSpec" not in defs and "AdoptionSpec" not in defs
     tags = {r["$ref"].rsplit("/", 1)[1] for r in defs["Condition"]["anyOf"]}
     assert tags == {"IndicatorCond", "IndustryCond", "FamilyCond", "AssetCond", "AdminCond", "PowerCond",
                     "AllCond", "AnyCond", "NotCond"}

@@ -6,11 +6,11 @@ The commands are registered in cli.py (which wraps them in its one-line error ha
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Tuple
 
 import typer
 
-from .cli_options import BaseUrlOpt, JsonOpt, ModelOpt, PromptsOpt, ProviderOpt
+from .cli_options import BaseUrlOpt, CasesOpt, JsonOpt, ModelOpt, PromptsOpt, ProviderOpt
 from .render.safe_text import printable
 
 
@@ -28,20 +28,29 @@ def doctor(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     provider: ProviderOpt = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Show the configuration only; do not probe the endpoint.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Show the configuration and plan only; do not probe the endpoint.")] = False,
+    pair: Annotated[Optional[Tuple[str, str]], typer.Option("--pair", metavar="SOURCE TARGET", help="Plan this pair's requests (default: liling jinjiang).")] = None,
+    cases: CasesOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Show the resolved model configuration (key redacted), probe the endpoint, report the tokenizer."""
+    """Show the resolved model configuration (key redacted), the request plan for a memo, probe the endpoint."""
     from .llm.config import resolve
     from .llm.doctor import config_lines, probe
+    from .llm.dryrun import plan_data, plan_for
     s = resolve(model=model, base_url=base_url, provider=provider)
+    plan = plan_for(s, pair, cases) if s.model else None
     if as_json:
         from .cli_json import doctor_data, emit_json
         result = probe(s) if (s.model and not offline) else None
-        emit_json(doctor_data(s, result))
+        data = doctor_data(s, result)
+        if plan is not None:
+            data["plan"] = plan_data(plan[1], s)
+        emit_json(data)
         raise typer.Exit(0 if result is None or result[1] else 1)
     for line in config_lines(s):
         print(line)
+    for line in plan[0] if plan else []:
+        print(printable(line))
     if offline or not s.model:
         if not s.model:
             print("no model configured: analyze uses the offline engine")

@@ -224,7 +224,10 @@ def progress(jobs: list[dict], elapsed: float) -> str:
 
 def _replay_engine(main: LLMEngine) -> CollectingEngine:
     """The collecting engine with `main`'s settings, prompts and caches, answering through a ReplayClient."""
-    eng = CollectingEngine(main.settings, no_cache=main.no_cache, no_log=True, notify=main.notify)
+    # no request progress: a pair is replayed once per round and its requests wait on jobs (the runner
+    # reports the jobs)
+    eng = CollectingEngine(main.settings, no_cache=main.no_cache, no_log=True, notify=main.notify,
+                           progress=lambda event: None)
     eng.prompts = main.prompts
     eng.log = HeldLog(main.log) if main.log else None
     eng._client = ReplayClient(main.settings, Cache(enabled=not main.no_cache), {}, notify=lambda m: eng.notify(m))

@@ -59,6 +59,7 @@ class Reporter:
     def start(self, total: int, skipped: int) -> None: ...
     def pair_done(self, result: PairResult, totals: BatchResult) -> None: ...
     def note(self, message: str) -> None: ...
+    def request(self, label: str, event) -> None: ...  # a model request of a pair (llm/progress.Event)
     def stop(self) -> None: ...
 
 
@@ -88,10 +89,22 @@ class BatchRunner:
         eng = getattr(self._local, "engine", None)
         if eng is None:
             eng = self.engine_factory()
+            self._watch(eng, None)  # an llm engine's own stderr lines would flood a batch: the reporter shows them
             if self.limiter.active:
                 eng = LimitedEngine(eng, self.limiter, self.tokens_per_call, self.stop)
             self._local.engine = eng
         return eng
+
+    def _watch(self, engine, label: str | None) -> None:
+        """Route an llm engine's request progress to the reporter under `label` (a pair, a source)."""
+        watch = getattr(engine, "set_progress", None)
+        if watch is not None:
+            watch((lambda ev: self.reporter.request(label, ev)) if label else (lambda ev: None))
+
+    def _run_pair(self, work: PairWork, pair: Pair) -> PairResult:
+        engine = self._engine()
+        self._watch(engine, f"{pair.source} → {pair.target}")
+        return work.run(pair, engine)
 
     def _sigint(self, signum, frame):
         if self.stop.is_set():
@@ -201,6 +214,7 @@ class BatchRunner:
                 set_aside(path, type(e).__name__)
         try:
             records: list = []
+            self._watch(engine, f"{sid} (stage 1)")
             src.logic = extract_logic(engine, src.loaded.place, src.lang, records)
             src.records = records
         except Exception as e:  # noqa: BLE001 — one source's failure must not stop the others
@@ -295,7 +309,7 @@ class BatchRunner:
                 yield pool.submit, pool.discard.set
         else:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="pair") as pool:
-                yield (lambda pair: pool.submit(lambda: work.run(pair, self._engine()))), lambda: None
+                yield (lambda pair: pool.submit(self._run_pair, work, pair)), lambda: None
 
 
 def _result(fut: Future, pair: Pair) -> PairResult:

@@ -13,22 +13,25 @@ from .runner import BatchResult, Reporter
 
 
 class RichReporter(Reporter):
-    """Overall bar with ETA, pairs done/failed/skipped, tokens and cost; silent unless stderr is a TTY."""
+    """Overall bar with ETA, pairs done/failed/skipped, tokens and cost, and under it one line per pair
+    in flight with its model request (stage, i of n, tokens, elapsed); silent unless stderr is a TTY."""
 
     def __init__(self, force: bool | None = None, priced: bool = True):
         self.enabled = sys.stderr.isatty() if force is None else force
         self.priced = priced
         self._progress = None
         self._task = None
+        self._pairs: dict[str, object] = {}  # label -> its line's task id, while the pair runs
 
     def start(self, total: int, skipped: int) -> None:
         if not self.enabled:
             return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-        self._progress = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                  TextColumn("{task.fields[status]}"), console=Console(stderr=True), transient=False)
-        self._task = self._progress.add_task("batch", total=total, status="")
+        bar = [_main_only(c) for c in (TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())]
+        self._progress = Progress(*bar, TextColumn("{task.fields[status]}"), console=Console(stderr=True),
+                                  transient=False)
+        self._task = self._progress.add_task("batch", total=total, status="", main=True)
         self._progress.start()
 
     def pair_done(self, result: PairResult, totals: BatchResult) -> None:
@@ -38,6 +41,24 @@ class RichReporter(Reporter):
                   f"skipped {totals.count('skipped')} · tokens {totals.tokens:,} · "
                   f"cost {cost_text(totals.cost if self.priced else None)}")
         self._progress.update(self._task, advance=1, status=status)
+        self._forget(f"{result.pair.source} → {result.pair.target}")
+        for label in [k for k in self._pairs if k.endswith("(stage 1)")]:
+            self._forget(label)  # stage 1 is over once its source's pairs finish
+
+    def request(self, label: str, event) -> None:
+        if self._progress is None:
+            return
+        text = f"  {label} · {event.text()}"
+        task = self._pairs.get(label)
+        if task is None:
+            self._pairs[label] = self._progress.add_task("", total=None, status=text)
+        else:
+            self._progress.update(task, status=text)
+
+    def _forget(self, label: str) -> None:
+        task = self._pairs.pop(label, None)
+        if task is not None:
+            self._progress.remove_task(task)
 
     def note(self, message: str) -> None:
         # called from the SIGINT handler too: a plain write, no locks taken
@@ -47,6 +68,17 @@ class RichReporter(Reporter):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _main_only(column):
+    """A progress column drawn on the batch's own bar only, blank on the lines of pairs in flight."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class MainOnly(ProgressColumn):
+        def render(self, task):
+            return column.render(task) if task.fields.get("main") else Text("")
+    return MainOnly()
 
 
 def summary_lines(result: BatchResult, out, priced: bool = True) -> list[str]:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from . import runlog, tokens
 from .cache import Cache, request_key
 from .config import Settings
-from .schemas import strict_schema
+from .schemas import strict_schema, without_schema
 from ..errors import InputError, TransferError
 from ..redact import redact
 
@@ -249,7 +249,9 @@ class ModelClient:
 
     # ---- one completion ----------------------------------------------------------------------
     def request(self, messages: list[dict], mode: str, name: str, schema: dict, strict: bool) -> dict:
-        req: dict = {"messages": messages}
+        carried = mode in ("json_schema", "tools") or (mode == "json_object" and self._schema_in_json)
+        # a mode that sends the schema with the request does not need it in the prompt too (once per request)
+        req: dict = {"messages": without_schema(messages, schema) if carried else messages}
         if self.s.temperature is not None:
             req["temperature"] = self.s.temperature
         if self.s.max_output_tokens:

@@ -33,14 +33,13 @@ def preview(engine, source, target, lang: str, logic=None) -> list[StagePreview]
     """engine: an LLMEngine; source/target: Places (target None for `extract`)."""
     from ..pipeline.engines.offline import OfflineEngine
     from .planner import request_tokens
-    from .schemas import schema_text
     offline = OfflineEngine()
     out: list[StagePreview] = []
 
     def add(stage, plans, note=""):
         p = engine.prompts.for_stage(stage, lang)
         for r in plans:  # exact counts for the report (planning may stop at a byte bound)
-            r.tokens_in = request_tokens(r.messages, schema_text(r.reply_model))
+            r.tokens_in = request_tokens(r.messages)
         out.append(StagePreview(stage, f"{p.id}.{p.lang} v{p.version} sha256:{p.sha256[:12]}", plans, note))
 
     standin_logic = logic
@@ -78,13 +77,14 @@ def render_text(previews: list[StagePreview]) -> str:
     return "\n".join(parts)
 
 
-def summary_lines(previews: list[StagePreview], settings) -> list[str]:
+def summary_lines(previews: list[StagePreview], settings, header: bool = True) -> list[str]:
+    """The plan: per stage its requests, tokens in and out and whether each fits (--dry-run, doctor)."""
     from .planner import budget
     b = budget(settings)
     label = tokens.tokenizer_label(settings.model)
-    lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}",
-             f"limits: context window {b.window:,}, output {b.output:,} tokens; a request's prompt may take "
-             f"{b.prompt:,}"]
+    lines = [f"dry run: nothing sent. model {settings.model} at {settings.endpoint}; tokenizer {label}"] if header else []
+    lines.append(f"limits: context window {b.window:,}, output {b.output:,} tokens; a request's prompt may take "
+                 f"{b.prompt:,}, its expected reply {b.reply:,}")
     total_in = total_out = n = 0
     fits = True
     for p in previews:
@@ -100,8 +100,9 @@ def summary_lines(previews: list[StagePreview], settings) -> list[str]:
         for i, r in enumerate(p.requests):
             ok = r.fits(b)
             fits = fits and ok
+            said = "; ".join(x for x in (r.chose and f"chose {r.chose}", r.kept) if x)
             lines.append(f"    {i + 1}. {', '.join(r.covers)[:60]}: ~{r.tokens_in:,} in, ~{r.tokens_out:,} out"
-                         + ("" if ok else "  DOES NOT FIT") + (f" ({r.kept})" if r.kept else ""))
+                         + ("" if ok else "  DOES NOT FIT") + (f" ({said})" if said else ""))
     cost = settings.cost(total_in, total_out)
     lines.append(f"  total    ~{total_in:,} in, ~{total_out:,} out in {n} request(s); "
                  + ("every request fits the model's limits" if fits else "some requests DO NOT FIT the model's limits")
@@ -161,3 +162,32 @@ def show(options: dict, source, target, lang: str, logic) -> None:
     sys.stdout.write(render_text(previews))
     for line in summary_lines(previews, eng.settings):
         print(line, file=sys.stderr)
+
+
+REFERENCE_PAIR = ("liling", "jinjiang")  # the bundled pair the README and bench/RESULTS.md measure
+
+
+def plan_for(settings, pair: tuple[str, str] | None = None, cases=None) -> tuple[list[str], list[StagePreview]]:
+    """`doctor`'s plan: what the configured model would be sent for a pair (the reference pair by
+    default), from the same planner and stand-ins as --dry-run; nothing is sent."""
+    from ..errors import InputError
+    from ..pipeline.engines.llm import LLMEngine
+    from ..places.loader import Library
+    lib = Library(cases or [])
+    try:
+        source, target = (lib.resolve_id(x) for x in (pair or REFERENCE_PAIR))
+        src, tgt = lib.load(source).place, lib.load(target).place
+        previews = preview(LLMEngine(settings, no_log=True), src, tgt, src.language)
+    except InputError as e:
+        if pair:
+            raise  # the user named the pair: a bad one is a usage error
+        return [f"plan: none shown ({e})"], []  # doctor still reports the rest
+    head = f"plan for {source} → {target}" + ("" if pair else " (the reference pair; --pair SOURCE TARGET for another)")
+    return [head + ": nothing sent"] + summary_lines(previews, settings, header=False), previews
+
+
+def plan_data(previews: list[StagePreview], settings) -> list[dict]:
+    from .planner import budget
+    b = budget(settings)
+    return [{"stage": p.stage, "requests": [{"covers": r.covers, "tokens_in": r.tokens_in, "tokens_out": r.tokens_out,
+                                             "fits": r.fits(b)} for r in p.requests or []]} for p in previews]

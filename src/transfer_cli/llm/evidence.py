@@ -14,14 +14,25 @@ import re
 from typing import Callable, Iterable
 
 from ..places import schema as S
-from ..pipeline.artifacts import CaseLogic, FitAssessment
+from ..pipeline.artifacts import CaseLogic, FitAssessment, MechanismLogic
 from ..places.conditions import Evaluation, asset_path, fmt_number
 
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]+")
 
 
 def dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False)
+    # compact separators: a prompt's data is read by a model, not a person, and every token is paid for
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def compact(data):
+    """The data without empty values (None, "", [], {}): an absent key says the same in fewer tokens."""
+    if isinstance(data, dict):
+        out = {k: compact(v) for k, v in data.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(data, list):
+        return [compact(v) for v in data]
+    return data
 
 
 def profile_fields(place: S.Place, lang: str) -> list[dict]:
@@ -54,11 +65,11 @@ def profile_fields(place: S.Place, lang: str) -> list[dict]:
 
 
 def note_items(place: S.Place) -> list[dict]:
+    """Each note as a model reads it. Not its structured figures: every figure is in the note's text
+    states them all), and the list would more than double the note's tokens."""
     out = []
     for n in place.notes:
         item = {"cite": f"{place.id}/{n.id}", "period": n.period, "domain": n.domain, "text": n.text}
-        if n.figures:
-            item["figures"] = [{k: v for k, v in f.model_dump().items() if v is not None} for f in n.figures]
         if n.confidence != "high":
             item["confidence"] = n.confidence
         if n.conflict:
@@ -74,35 +85,73 @@ def identity(place: S.Place, lang: str) -> dict:
 
 # ---- stage views -------------------------------------------------------------------------------
 
-def fit_view(logic: CaseLogic) -> list[dict]:
-    """The mechanisms as stage 2 needs them: what to judge, not the source's whole story."""
-    return [{"id": m.id, "name": m.name, "what_is_transferred": m.what_is_transferred, "hazard": m.hazard,
-             "principle": m.principle, "form_not_function": m.form_not_function, "lever_powers": m.lever_powers,
-             "evidence": m.evidence[:6], "risks": [r.text for r in m.risks],
-             "support_factors": [f.model_dump(exclude_none=True) for f in m.support_factors]}
-            for m in logic.mechanisms]
+def review_view(m: MechanismLogic) -> dict:
+    """A draft mechanism as stage 1 reviews it against the notes: its claims and factors, with the notes
+    it rests on listed once (`evidence`). Not what the notes do not judge (figures copied from the
+    notes, the time bound, adoption wording, the risks fit carries) nor each claim's own cites (the
+    verifier checks that every cite resolves and states the figures): edits may still reach them by path."""
+    return compact({"id": m.id, "name": m.name, "phase": m.phase, "what_is_transferred": m.what_is_transferred,
+                    "lever": m.lever.text, "chain": m.chain.text, "outcome": m.outcome.text, "principle": m.principle,
+                    "form_not_function": m.form_not_function, "evidence": m.evidence,
+                    "support_factors": [f.model_dump(exclude={"analog", "cites"}) for f in m.support_factors],
+                    "rival_explanations": [c.text for c in m.rival_explanations], "hazard": m.hazard or None})
 
 
-def evaluation_items(evaluations: dict[tuple[str, str], Evaluation], target_id: str) -> list[dict]:
-    return [{"mechanism_id": m, "factor_id": f, "computed_status": ev.status,
-             "readings": [{"cite": f"{target_id}:{r.field}", "test": r.test, "found": r.found, "status": r.status}
-                          for r in ev.readings]}
-            for (m, f), ev in evaluations.items()]
+def fit_view(logic: CaseLogic, evaluations: dict[tuple[str, str], Evaluation] | None = None,
+             target_id: str = "") -> list[dict]:
+    """The mechanisms as stage 2 needs them: what to judge, not the source's whole story. A factor
+    with a computed evaluation carries its status and readings instead of its condition."""
+    evaluations = evaluations or {}
+    out = []
+    for m in logic.mechanisms:
+        factors = []
+        for f in m.support_factors:
+            ev = evaluations.get((m.id, f.id))
+            item = {"id": f.id, "name": f.name, "kind": f.kind, "necessity": f.necessity}
+            if ev is not None:
+                item["computed_status"] = ev.status
+                item["readings"] = [{"cite": f"{target_id}:{r.field}", "test": r.test, "found": r.found}
+                                    for r in ev.readings]
+            else:
+                item.update(cites=f.cites, verify=f.verify)
+            factors.append(item)
+        out.append(compact({"id": m.id, "name": m.name, "what_is_transferred": m.what_is_transferred,
+                            "hazard": m.hazard or None, "principle": m.principle,
+                            "form_not_function": m.form_not_function, "lever_powers": m.lever_powers,
+                            "risks": [r.text for r in m.risks], "support_factors": factors}))
+    return out
+
+
+def needed_fields(m: MechanismLogic, evaluations: dict[tuple[str, str], Evaluation], target_id: str) -> set[str]:
+    """The target's profile fields a mechanism's judgement rests on: what its conditions read, its
+    KPIs' indicators, its lever powers and the admin level (the guard keeps these first)."""
+    out = {f"{target_id}:admin_level"}
+    for f in m.support_factors:
+        ev = evaluations.get((m.id, f.id))
+        out.update(f"{target_id}:{r.field}" for r in (ev.readings if ev else []))
+    out.update(f"{target_id}:indicators.{k}" for k in m.kpis)
+    out.update(f"{target_id}:powers.{p}" for p in m.lever_powers)
+    return out
 
 
 def actions_view(logic: CaseLogic, fit: FitAssessment) -> list[dict]:
+    """The mechanisms that get actions (not those judged "avoid": the prompt drafts none for them)."""
     by_id = {m.id: m for m in logic.mechanisms}
     out = []
     for mf in fit.mechanisms:
+        if mf.mode == "avoid":
+            continue
         m = by_id.get(mf.mechanism_id)
-        out.append({"id": mf.mechanism_id, "name": mf.name, "mode": mf.mode, "conditional": mf.conditional,
-                    "score": mf.score, "principle": m.principle if m else None,
-                    "kpis": m.kpis if m else [], "lever_powers": m.lever_powers if m else [],
-                    "evidence": m.evidence[:4] if m else [], "risks": [r.text for r in mf.risks],
-                    "factors": [{"factor_id": f.factor_id, "name": f.name, "necessity": f.necessity,
-                                 "status": f.status, "analog": f.analog.model_dump() if f.analog else None,
-                                 "cites": f.rationale.cites[:4]} for f in mf.factors],
-                    "verification": [v.text for v in mf.verification]})
+        out.append(compact({
+            "id": mf.mechanism_id, "name": mf.name, "mode": mf.mode, "conditional": mf.conditional or None,
+            "score": mf.score, "principle": m.principle if m else None,
+            "kpis": m.kpis if m else [], "lever_powers": m.lever_powers if m else [],
+            "risks": [r.text for r in mf.risks],
+            # what an action may have to build or verify first: the factors not present
+            "factors": [{"factor_id": f.factor_id, "name": f.name, "necessity": f.necessity,
+                         "status": f.status, "analog": f.analog.model_dump(exclude_none=True) if f.analog else None}
+                        for f in mf.factors if f.status != "present"],
+            "verification": [v.text for v in mf.verification]}))
     return out
 
 

@@ -26,11 +26,14 @@ KNOWN = {  # prefix -> (context window, max output tokens)
     "qwen-plus": (131_072, 8_192), "qwen-max": (32_768, 8_192), "qwen-turbo": (131_072, 8_192),
 }
 MARGIN = 0.06          # our count is an estimate for most models: keep this share of the window spare
+HEADROOM = 1.5         # replies are estimates too, and a reply cut at the output limit is lost: plan them
+                       # within the limit / HEADROOM (the estimates themselves stay what a reply uses: cost)
 FRAME = 64             # tokens of chat framing and rounding per request
 PER_REVIEW = 120       # reply tokens per reviewed draft mechanism (its id and a few edits)
-PER_FIT_FACTOR = 130   # reply tokens per judged support factor, plus PER_FIT_MECHANISM
-PER_FIT_MECHANISM = 220
-PER_ACTIONS_MECHANISM = 260
+PER_FIT_FACTOR = 120   # reply tokens per judged support factor, plus PER_FIT_MECHANISM (its rationale,
+PER_FIT_MECHANISM = 400  # risks, verification and share of the bottom line and warnings; ~400 measured on liling)
+PER_ACTIONS_MECHANISM = 200  # measured: ~195 per mechanism that gets actions (3 actions for 13)
+PER_REQUEST_OUT = {"fit": 300}  # what each part of a split stage writes once: fit's bottom line
 MIN_ACTIONS = 700
 
 
@@ -52,6 +55,11 @@ class Budget:
         """Tokens a request's prompt may take: the window less the reply's room and the margin."""
         return int((self.window - self.output) * (1 - MARGIN)) - FRAME
 
+    @property
+    def reply(self) -> int:
+        """Tokens a request's expected reply may take: the output limit less the headroom."""
+        return int(self.output / HEADROOM)
+
 
 def budget(settings) -> Budget:
     window, output = limits(settings.model)
@@ -69,10 +77,11 @@ class Planned:
     tokens_out: int
     reply_model: type
     kept: str = ""             # what the guard left out, said once
+    chose: str = ""            # what the caps chose of the shared lists (shown by --dry-run and doctor)
     extra: dict = field(default_factory=dict)
 
     def fits(self, b: Budget) -> bool:
-        return self.tokens_in <= b.prompt and self.tokens_out <= b.output
+        return self.tokens_in <= b.prompt and self.tokens_out <= b.reply
 
 
 def pack(items: list[tuple[str, int, int]], fixed_in: int, fixed_out: int, b: Budget) -> list[list[str]]:
@@ -83,7 +92,7 @@ def pack(items: list[tuple[str, int, int]], fixed_in: int, fixed_out: int, b: Bu
     cur: list[str] = []
     t_in, t_out = fixed_in, fixed_out
     for mid, c_in, c_out in items:
-        if cur and (t_in + c_in > b.prompt or t_out + c_out > b.output):
+        if cur and (t_in + c_in > b.prompt or t_out + c_out > b.reply):
             groups.append(cur)
             cur, t_in, t_out = [], fixed_in, fixed_out
         cur.append(mid)
@@ -98,46 +107,73 @@ def count(data) -> int:
     return tokens.count(E.dumps(data))
 
 
-def request_tokens(messages: list[dict], schema: str) -> int:
-    """What a server counts: the messages and the schema sent with them (json_schema mode)."""
-    return tokens.count_messages(messages) + tokens.count(schema)
+def request_tokens(messages: list[dict]) -> int:
+    """What a server counts: the messages, the schema among them once (a mode that sends the schema
+    as a request field takes it out of the prompt: client.request)."""
+    return tokens.count_messages(messages)
 
 
-def fit_data(render: Callable[[dict], list[dict]], data: dict, steer, limit: int, schema: str,
-             shared: tuple[str, ...] = ("notes", "profile_fields", "target_profile_fields")) -> tuple[list[dict], int, str]:
-    """(messages, tokens, what was left out): the shared lists trimmed by relevance until the request fits."""
-    messages = render(data)
+# How many tokens of each shared list a request carries: (per mechanism it covers, floor, ceiling).
+# The most relevant items (what the mechanisms cite or read, first) even when the model's window
+# would take them all: a large window is no reason to pay for notes a judgement does not rest on.
+CAPS = {
+    "extract": {"notes": (300, 1_200, 4_000)},
+    "new": {"notes": (0, 2_000, 2_000)},
+    "fit": {"notes": (100, 400, 1_200), "target_profile_fields": (100, 500, 1_400)},
+    "actions": {"notes": (100, 400, 1_200), "target_profile_fields": (100, 500, 1_400)},
+}
+
+
+def caps(kind: str, mechanisms: int) -> dict[str, int]:
+    return {key: min(hi, max(lo, per * mechanisms)) for key, (per, lo, hi) in CAPS.get(kind, {}).items()}
+
+
+def item_tokens(item: dict) -> int:
+    return tokens.count(E.dumps(item)) + 1
+
+
+def fit_data(render: Callable[[dict], list[dict]], data: dict, steer, limit: int, cap: dict[str, int] | None = None,
+             shared: tuple[str, ...] = ("notes", "profile_fields", "target_profile_fields")) -> tuple[list[dict], int, str, str]:
+    """(messages, tokens, what the caps chose, what the guard left out): each shared list first held to
+    its cap, then trimmed further by relevance until the request fits the window."""
+    trimmed, chose = dict(data), []
+    for key, most in (cap or {}).items():
+        items = trimmed.get(key) or []
+        if items and sum(map(item_tokens, items)) > most:
+            trimmed[key] = E.select_notes(items, steer, most, item_tokens)
+            chose.append(f"{len(trimmed[key])} of {len(items)} {key.replace('_', ' ')}")
+    messages = render(trimmed)
     # a token is at least one UTF-8 byte: a prompt with fewer bytes than the budget fits uncounted
-    size = sum(len(m["content"].encode("utf-8")) for m in messages) + len(schema.encode("utf-8"))
+    size = sum(len(m["content"].encode("utf-8")) for m in messages)
     if size <= limit:
-        return messages, size, ""
-    used = request_tokens(messages, schema)
+        return messages, size, ", ".join(chose), ""
+    used = request_tokens(messages)
     if used <= limit:
-        return messages, used, ""
+        return messages, used, ", ".join(chose), ""
     said = []
-    trimmed = dict(data)
     for key in shared:
         if not trimmed.get(key) or used <= limit:
             continue
         items = trimmed[key]
-        base = request_tokens(render({**trimmed, key: []}), schema)
-        kept = E.select_notes(items, steer, limit - base, lambda n: tokens.count(E.dumps(n)) + 2)
+        base = request_tokens(render({**trimmed, key: []}))
+        kept = E.select_notes(items, steer, limit - base, item_tokens)
         trimmed[key] = kept
         said.append(f"kept {len(kept)} of {len(items)} {key.replace('_', ' ')}")
         messages = render(trimmed)
-        used = request_tokens(messages, schema)
-    return messages, used, "; ".join(said)
+        used = request_tokens(messages)
+    return messages, used, ", ".join(chose), "; ".join(said)
 
 
 def fit_out(view: dict) -> int:
-    return PER_FIT_MECHANISM + PER_FIT_FACTOR * len(view.get("support_factors") or [])
+    """A fit reply's estimate: the model judges the factors with no computed status (fit_view)."""
+    return PER_FIT_MECHANISM + PER_FIT_FACTOR * sum("computed_status" not in f for f in view.get("support_factors") or [])
 
 
 def summary(plans: list[Planned], b: Budget) -> str:
     ok = all(p.fits(b) for p in plans)
     return (f"{len(plans)} request(s), max ~{max((p.tokens_in for p in plans), default=0):,} in / "
             f"~{max((p.tokens_out for p in plans), default=0):,} out per request; "
-            + ("all fit" if ok else "NOT ALL FIT") + f" (prompt budget {b.prompt:,}, output {b.output:,})")
+            + ("all fit" if ok else "NOT ALL FIT") + f" (prompt budget {b.prompt:,}, replies {b.reply:,})")
 
 
 def dumps_compact(data) -> str:

@@ -51,8 +51,9 @@ class NewMechanisms(Model):
 
 
 class FactorJudgement(Model):
+    """A factor the model judges: every one without a computed status, and any computed one it has
+    more to say on (an analog). The rest the engine fills from the computed facts (offline.factor_fit)."""
     factor_id: str
-    name: str
     necessity: Literal["necessary", "helpful"]
     status: Status
     analog: AnalogRef | None = None
@@ -60,11 +61,9 @@ class FactorJudgement(Model):
 
 
 class MechanismJudgement(Model):
+    """Names come from the data and the score from the verdict rules: the model does not echo them."""
     mechanism_id: str
-    name: str
     mode: Mode
-    conditional: bool = False
-    score: int = Field(ge=0, le=100)
     rationale: Claim
     factors: list[FactorJudgement]
     risks: list[Claim] = Field(default_factory=list)
@@ -73,7 +72,6 @@ class MechanismJudgement(Model):
 
 class FitReply(Model):
     mechanisms: list[MechanismJudgement] = Field(min_length=1)
-    overall_score: int = Field(ge=0, le=100)
     bottom_line: list[Claim]
     not_to_copy: list[Claim]
 
@@ -150,25 +148,37 @@ def fit_from(reply: FitReply, logic: CaseLogic, source: S.Place, target: S.Place
              scale: list[Claim]) -> FitAssessment:
     """The model judges the factors; the verdict rules (the same for every engine) decide the mode,
     the score and what the time window and the target's own instruments do to them."""
+    from ..pipeline.engines.offline import factor_fit, source_risks
     from ..pipeline.verdicts import decide, overall
     specs = {m.id: m for m in logic.mechanisms}
     mechs = []
     for mj in reply.mechanisms:
-        factors = []
-        for fj in mj.factors:
-            ev = evaluations.get((mj.mechanism_id, fj.factor_id))
-            factors.append(FactorFit(factor_id=fj.factor_id, name=fj.name, necessity=fj.necessity, status=fj.status,
-                                     computed=ev.status if ev else None, readings=ev.readings if ev else [],
-                                     analog=fj.analog, rationale=fj.rationale))
         m = specs.get(mj.mechanism_id)
         if m is None:
-            mechs.append(MechanismFit(**mj.model_dump(exclude={"factors"}), factors=factors))
-            continue
+            raise ValueError(f"mechanisms: '{mj.mechanism_id}' is not a mechanism in the data "
+                             f"(ids: {', '.join(specs)})")
+        judged = {fj.factor_id: fj for fj in mj.factors}
+        unknown = set(judged) - {f.id for f in m.support_factors}
+        if unknown:
+            raise ValueError(f"{m.id}: no factor {', '.join(sorted(unknown))} (factors: "
+                             f"{', '.join(f.id for f in m.support_factors)})")
+        factors = []
+        for spec in m.support_factors:
+            ev = evaluations.get((m.id, spec.id))
+            fj = judged.get(spec.id)
+            if fj is None:  # not judged: the computed facts (or "unknown, verify by hand") stand
+                factors.append(factor_fit(spec, ev, target, lang))
+                continue
+            factors.append(FactorFit(factor_id=spec.id, name=spec.name, necessity=fj.necessity, status=fj.status,
+                                     computed=ev.status if ev else None, readings=ev.readings if ev else [],
+                                     analog=fj.analog, rationale=fj.rationale))
         v = decide(m, factors, target, lang)
         rationale = mj.rationale if mj.mode == v.mode else v.rationale
-        mechs.append(MechanismFit(mechanism_id=mj.mechanism_id, name=mj.name, mode=v.mode, conditional=v.conditional,
+        own = source_risks(m)  # carried over by the engine; the reply adds the target's own
+        risks = own + [r for r in mj.risks if r.text not in {x.text for x in own}]
+        mechs.append(MechanismFit(mechanism_id=m.id, name=m.name, mode=v.mode, conditional=v.conditional,
                                   score=v.score, score_basis=v.score_basis, rationale=rationale, factors=factors,
-                                  bound=v.bound, existing=v.existing, risks=mj.risks, verification=mj.verification))
+                                  bound=v.bound, existing=v.existing, risks=risks, verification=mj.verification))
     score, basis = overall(mechs, lang)
     return FitAssessment(source=source.id, target=target.id, lang=lang, context=context, scale_differences=scale,
                          mechanisms=mechs, overall_score=score, overall_basis=basis, bottom_line=reply.bottom_line,
@@ -179,18 +189,22 @@ def plan_from(reply: PlanReply, source: S.Place, target: S.Place, lang: str) -> 
     return ActionPlan(source=source.id, target=target.id, lang=lang, actions=reply.actions)
 
 
-def to_reply(artifact) -> dict:
-    """The JSON a well-behaved model would send for this artifact."""
+def to_reply(artifact, logic: CaseLogic | None = None) -> dict:
+    """The JSON a well-behaved model would send for this artifact (for a fit, given its logic, without
+    the source's own risks, which the engine carries over)."""
     if isinstance(artifact, CaseLogic):
         return artifact.model_dump(include={"mechanisms", "negative_lessons"}, mode="json")
     if isinstance(artifact, FitAssessment):
-        data = artifact.model_dump(include={"mechanisms", "overall_score", "bottom_line", "not_to_copy"}, mode="json")
+        data = artifact.model_dump(include={"mechanisms", "bottom_line", "not_to_copy"}, mode="json")
         for m in data["mechanisms"]:
-            for k in ("score_basis", "bound", "existing"):
+            for k in ("name", "conditional", "score", "score_basis", "bound", "existing"):
                 m.pop(k, None)
-            for f in m["factors"]:
-                f.pop("computed", None)
-                f.pop("readings", None)
+            # a factor whose status was computed is left to the engine, as a model is told it may
+            m["factors"] = [{k: v for k, v in f.items() if k not in ("name", "computed", "readings")}
+                            for f in m["factors"] if f.get("computed") is None]
+            spec = next((x for x in (logic.mechanisms if logic else []) if x.id == m["mechanism_id"]), None)
+            own = {r.text for r in spec.risks} if spec else set()
+            m["risks"] = [r for r in m["risks"] if r["text"] not in own]
         return data
     if isinstance(artifact, ActionPlan):
         return artifact.model_dump(include={"actions"}, mode="json")

@@ -18,6 +18,9 @@ from pydantic import BaseModel
 
 # properties that hold a condition as data (FactorSpec.condition, BoundSpec.done_if)
 CONDITION_PROPS = ("condition", "done_if")
+# what an analyst writes into a mechanism and a model does not (the time bound, adoption wording,
+# figures copied from the notes): optional, so left out of the reply schemas (fewer tokens per request)
+ANALYST_ONLY = {"MechanismLogic": ("bound", "adoption", "figures")}
 _ANNOTATIONS = ("title", "default", "description", "examples", "discriminator")
 
 
@@ -45,6 +48,9 @@ def _is_open(node: dict) -> bool:
 def _strict(model: type[BaseModel]) -> tuple[str, bool]:
     schema = model.model_json_schema()
     defs = schema.setdefault("$defs", {})
+    for name, props in ANALYST_ONLY.items():
+        for prop in props if name in defs else ():
+            defs[name]["properties"].pop(prop, None)
     ok = True
     for name, d in list(defs.items()) + [("", schema)]:
         for prop, sub in (d.get("properties") or {}).items():
@@ -81,7 +87,20 @@ def _strict(model: type[BaseModel]) -> tuple[str, bool]:
             walk(v, in_properties=k in ("properties", "$defs"))
 
     walk(schema)
+    _prune(schema)
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":")), ok
+
+
+def _prune(schema: dict) -> None:
+    """Drop the $defs nothing refers to any more (those only the analyst-only fields used)."""
+    defs = schema.get("$defs") or {}
+    while True:
+        text = json.dumps(schema)
+        unused = [k for k in defs if f'"#/$defs/{k}"' not in text]
+        if not unused:
+            return
+        for k in unused:
+            del defs[k]
 
 
 def strict_schema(model: type[BaseModel]) -> tuple[dict, bool]:
@@ -93,6 +112,17 @@ def strict_schema(model: type[BaseModel]) -> tuple[dict, bool]:
 def schema_text(model: type[BaseModel]) -> str:
     """The same schema as compact JSON, for the prompt (built once per model)."""
     return _strict(model)[0]
+
+
+CARRIED = "(the JSON schema is sent with this request as its response format)"
+
+
+def without_schema(messages: list[dict], schema: dict) -> list[dict]:
+    """The messages with the schema's text (as prompts show it, schema_text) replaced by a short line:
+    for modes that send the schema as a request field."""
+    text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    return [{**m, "content": m["content"].replace(text, CARRIED)} if text in (m.get("content") or "") else m
+            for m in messages]
 
 
 def strict_problems(schema: dict) -> list[str]:

@@ -11,6 +11,7 @@ whatever findings remain — the memo's verification report lists them.
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from ...places.conditions import Evaluation
 from ...llm.config import Settings, resolve
 from ...errors import InputError
 from ...llm.prompts import STAGE_PROMPTS, PromptSet, data_block
-from ...llm.planner import (MIN_ACTIONS, PER_ACTIONS_MECHANISM, PER_REVIEW, Budget, Planned, budget, count, fit_data,
-                            fit_out, pack, request_tokens)
+from ...llm.planner import (MIN_ACTIONS, PER_ACTIONS_MECHANISM, PER_REVIEW, CAPS, PER_REQUEST_OUT, Budget, Planned, budget, caps, count,
+                            fit_data, fit_out, item_tokens, pack, request_tokens)
 from ...llm.replies import (FitReply, LogicReply, LogicReview, NewMechanisms, PlanReply, ReviewOnly, apply_review,
                             fit_from, logic_from, plan_from, to_reply)
 from ...llm.schemas import schema_text
@@ -39,7 +40,7 @@ class LLMEngine:
 
     def __init__(self, settings: Settings | None = None, *, model: str | None = None, base_url: str | None = None,
                  provider: str | None = None, mode: str | None = None, prompts: Path | None = None,
-                 no_cache: bool = False, no_log: bool = False, notify=None):
+                 no_cache: bool = False, no_log: bool = False, notify=None, progress=None):
         self.settings = settings or resolve(model=model, base_url=base_url, provider=provider, mode=mode)
         if not self.settings.model:
             raise InputError("the llm engine needs a model: give --model, set TRANSFER_MODEL, or choose a --provider")
@@ -50,6 +51,16 @@ class LLMEngine:
         self._client = None
         self._used: dict[str, object] = {}
         self.last_findings: list = []
+        self.set_progress(progress)
+
+    def set_progress(self, progress=None) -> None:
+        """Where request progress goes (llm/progress.py; default: stderr), counted from now: a batch
+        sets it per pair, on the engine its thread reuses."""
+        if progress is None:
+            from ...llm.progress import StderrProgress
+            progress = StderrProgress()
+        self.progress = progress
+        self._since = (time.perf_counter(), dict(self.usage))
 
     # ---- what the run record and the stage timers read ---------------------------------------
     @property
@@ -131,25 +142,29 @@ class LLMEngine:
         plans = self.plan_fit(logic, source, target, lang, evaluations, context, scale)
         self._check_fit("fit", plans)
         parts = [self._ask(p, lambda r: fit_from(r, logic, source, target, lang, evaluations, context, scale),
-                           {source.id: source, target.id: target}, logic, (source.id, target.id)) for p in plans]
+                           {source.id: source, target.id: target}, _part(logic, p), (source.id, target.id))
+                 for p in plans]
         return parts[0] if len(parts) == 1 else merge_fits(parts, lang)
 
     def actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                 lang: str) -> ActionPlan:
         plans = self.plan_actions(logic, fit, source, target, lang)
+        if not plans:
+            return ActionPlan(source=source.id, target=target.id, lang=lang, actions=[])
         self._check_fit("actions", plans)
         parts = [self._ask(p, lambda r: plan_from(r, source, target, lang), {source.id: source, target.id: target},
-                           logic, (source.id, target.id)) for p in plans]
+                           _part(logic, p), (source.id, target.id)) for p in plans]
         return parts[0] if len(parts) == 1 else merge_plans(parts)
 
     def _check_fit(self, stage: str, plans: list[Planned]) -> None:
         b = self.budget
         for i, p in enumerate(plans):
+            p.extra.update(i=i + 1, n=len(plans))
             if p.kept:
                 self.notify(f"{stage} request {i + 1}/{len(plans)}: {p.kept}, chosen by relevance to its mechanisms")
             if not p.fits(b):
                 raise InputError(f"{stage}: request {i + 1} of {len(plans)} needs ~{p.tokens_in:,} tokens in and "
-                                 f"~{p.tokens_out:,} out, over the budget of {b.prompt:,} in / {b.output:,} out for "
+                                 f"~{p.tokens_out:,} out, over the budget of {b.prompt:,} in / {b.reply:,} out for "
                                  f"{self.settings.model}; set context_window and max_output_tokens in the provider "
                                  "profile if the model has larger ones")
         if len(plans) > 1:
@@ -157,8 +172,19 @@ class LLMEngine:
                         f"({b.window:,}-token window, {b.output:,} out)")
 
     def _ask(self, p: Planned, build, places: dict, logic, pair: tuple):
+        self._report(p, done=False)
         with self.log.scope(p.stage, *pair) if self.log else nullcontext():
-            return self._ask_verified(p, build, places, logic)
+            out = self._ask_verified(p, build, places, logic)
+        self._report(p, done=True)
+        return out
+
+    def _report(self, p: Planned, done: bool) -> None:
+        from ...llm.progress import Event
+        t0, before = self._since
+        u = self.usage
+        self.progress(Event(p.stage, p.extra.get("i", 1), p.extra.get("n", 1),
+                            u.get("tokens_in", 0) - before.get("tokens_in", 0),
+                            u.get("tokens_out", 0) - before.get("tokens_out", 0), time.perf_counter() - t0, done))
 
     def _ask_verified(self, p: Planned, build, places: dict, logic):
         from ...verify.report import check_artifact, format_findings
@@ -198,32 +224,45 @@ class LLMEngine:
         base = {"source": E.identity(source, lang), "profile_fields": E.profile_fields(source, lang),
                 "notes": E.note_items(source)}
         if draft is None:
-            return [self._plan("extract", ["all"], base, [], LogicReply, 4 * self.budget.output // 5, lang,
+            return [self._plan("extract", ["all"], base, [], LogicReply, 4 * self.budget.reply // 5, lang,
                                names, review="none")]
-        views = {m.id: to_reply(CaseLogic(source=source.id, lang=lang, mechanisms=[m]))["mechanisms"][0]
-                 for m in draft.mechanisms}
+        views = {m.id: E.review_view(m) for m in draft.mechanisms}
         cited = {m.id: set(m.evidence) | {c for f in m.support_factors for c in f.cites} for m in draft.mechanisms}
         steer = {m.id: (E.mechanism_text(m), cited[m.id]) for m in draft.mechanisms}
-        whole = self._plan("extract", ["all"], {**base, "draft": to_reply(draft)}, list(steer.values()), LogicReview,
-                           PER_REVIEW * len(views) + self.budget.output // 4, lang, names, review="all")
+        all_cited = set().union(*cited.values())
+        # the pass for what the draft lacks reads the notes no mechanism cites, alternating domains
+        uncited = [n for n in base["notes"] if n["cite"] not in all_cited]
+        new_notes = E.select_notes(uncited, [], caps("new", 1)["notes"], item_tokens)
+
+        def review_data(group, **more):
+            notes = E.select_notes(base["notes"], [steer[g] for g in group], caps("extract", len(group))["notes"],
+                                   item_tokens)
+            keep = {n["cite"] for n in notes + more.pop("notes", [])}
+            return {**base, "notes": [n for n in base["notes"] if n["cite"] in keep],
+                    "profile_fields": [f for f in base["profile_fields"] if any(f["cite"] in cited[g] for g in group)],
+                    **more}
+
+        draft_data = {"mechanisms": list(views.values()),
+                      "negative_lessons": [c.model_dump() for c in draft.negative_lessons]}
+        whole = self._plan("extract", ["all"], review_data(list(views), draft=draft_data, notes=new_notes),
+                           list(steer.values()), LogicReview, PER_REVIEW * len(views) + self.budget.reply // 4, lang,
+                           names, review="all")
         if whole.fits(self.budget) and not whole.kept:
             whole.extra["draft"] = draft
             return [whole]
         notes = {n["cite"]: n for n in base["notes"]}
         fixed = request_tokens(self.prompts.for_stage("extract", lang).render(
-            data="{}", schema=schema_text(ReviewOnly), review="part", **names), schema_text(ReviewOnly))
-        items = [(mid, count(v) + sum(count(notes[c]) for c in cited[mid] if c in notes), PER_REVIEW)
+            data="{}", schema=schema_text(ReviewOnly), review="part", **names))
+        per = caps("extract", 1)["notes"]
+        items = [(mid, count(v) + min(per, sum(item_tokens(notes[c]) for c in cited[mid] if c in notes)), PER_REVIEW)
                  for mid, v in views.items()]
-        plans = []
-        for group in pack(items, fixed, 0, self.budget):
-            data = {**base, "draft": {"mechanisms": [views[g] for g in group]},
-                    "profile_fields": [f for f in base["profile_fields"] if any(f["cite"] in cited[g] for g in group)]}
-            plans.append(self._plan("extract", group, data, [steer[g] for g in group], ReviewOnly,
-                                    PER_REVIEW * len(group), lang, names, review="part"))
-        # one pass for what the notes show and the draft lacks: the notes no mechanism cites, first
+        plans = [self._plan("extract", group, review_data(group, draft={"mechanisms": [views[g] for g in group]}),
+                            [steer[g] for g in group], ReviewOnly, PER_REVIEW * len(group), lang, names, review="part")
+                 for group in pack(items, fixed, 0, self.budget)]
         drafted = [{"id": m.id, "name": m.name} for m in draft.mechanisms]
-        plans.append(self._plan("extract", ["new"], {**base, "drafted": drafted}, [], NewMechanisms,
-                                self.budget.output // 2, lang, names, review="new"))
+        plans.append(self._plan("extract", ["new"], {**base, "notes": new_notes, "profile_fields": [],
+                                                     "drafted": drafted}, [], NewMechanisms,
+                                self.budget.reply // 2, lang, names, review="new"))
         for p in plans:
             p.extra["draft"] = draft
         return plans
@@ -239,34 +278,39 @@ class LLMEngine:
                     if a:
                         candidates.setdefault(m.id, []).append({"mechanism_id": m.id, "factor_id": f.id,
                                                                 **a.model_dump()})
-        views = {v["id"]: v for v in E.fit_view(logic)}
-        evals = {}
-        for item in E.evaluation_items(evaluations, target.id):
-            evals.setdefault(item["mechanism_id"], []).append(item)
+        views = {v["id"]: v for v in E.fit_view(logic, evaluations, target.id)}
         base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
                 "negative_lessons": [c.model_dump() for c in logic.negative_lessons],
-                "context_table": [r.model_dump(exclude_none=True) for r in context],
                 "scale_differences": [c.model_dump() for c in scale],
                 "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
-        steer = {m.id: (E.mechanism_text(m), set()) for m in logic.mechanisms}
+        steer = {m.id: (E.mechanism_text(m), E.needed_fields(m, evaluations, target.id)) for m in logic.mechanisms}
+
+        first = logic.mechanisms[0].id
+        once = ("negative_lessons", "scale_differences")
 
         def data(group):
-            return {**base, "mechanisms": [views[g] for g in group],
-                    "computed_evaluations": [e for g in group for e in evals.get(g, [])],
+            # what the whole assessment says once (what not to copy, the scale gap in the bottom line)
+            # goes with the first group; the parts' answers are merged (merge_fits)
+            return {**base, **{k: base[k] if first in group else [] for k in once},
+                    "mechanisms": [views[g] for g in group],
                     "analog_candidates": [c for g in group for c in candidates.get(g, [])]}
 
-        items = [(mid, count(v) + count(evals.get(mid, [])) + count(candidates.get(mid, [])), fit_out(v))
+        said_once = sum(count(base[k]) for k in once)
+        items = [(mid, count(v) + count(candidates.get(mid, [])) + (said_once if mid == first else 0), fit_out(v))
                  for mid, v in views.items()]
         return self._planned("fit", items, data, steer, FitReply, 600, lang, self._names(source, target, lang),
-                             {k: base[k] for k in ("source", "target", "negative_lessons", "context_table",
-                                                   "scale_differences")})
+                             {k: base[k] for k in ("source", "target")})
 
     def plan_actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                      lang: str) -> list[Planned]:
         views = {v["id"]: v for v in E.actions_view(logic, fit)}
+        if not views:
+            return []  # every mechanism is to be avoided: nothing to act on, nothing to ask
         base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
                 "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
-        steer = {m.id: (E.mechanism_text(m), set()) for m in logic.mechanisms}
+        read = {(mf.mechanism_id, f.factor_id): f for mf in fit.mechanisms for f in mf.factors}
+        steer = {m.id: (E.mechanism_text(m), E.needed_fields(m, read, target.id))
+                 for m in logic.mechanisms if m.id in views}
         items = [(mid, count(v), PER_ACTIONS_MECHANISM) for mid, v in views.items()]
         return self._planned("actions", items, lambda group: {**base, "mechanisms": [views[g] for g in group]},
                              steer, PlanReply, MIN_ACTIONS, lang, self._names(source, target, lang),
@@ -278,12 +322,14 @@ class LLMEngine:
         whole = self._plan(stage, ["all"], data([i[0] for i in items]), list(steer.values()), model, out, lang, names)
         if whole.fits(self.budget) and not whole.kept:
             return [whole]
-        schema = schema_text(model)
+        # each group brings its own notes and fields up to the caps (a floor, then a share per mechanism)
+        floor, per = (sum(c[i] for c in CAPS[stage].values()) for i in (1, 0))
         fixed = request_tokens(self.prompts.for_stage(stage, lang).render(
-            data=E.dumps(fixed_data), schema=schema, **names), schema)
+            data=E.dumps(fixed_data), schema=schema_text(model), **names)) + floor
         return [self._plan(stage, g, data(g), [steer[x] for x in g if x in steer], model,
                            max(min_out, sum(i[2] for i in items if i[0] in g)), lang, names)
-                for g in pack(items, fixed, min_out, self.budget)]
+                for g in pack([(m, c_in + per, c_out) for m, c_in, c_out in items], fixed, PER_REQUEST_OUT.get(stage, 0),
+                               self.budget)]
 
     @staticmethod
     def _names(source: S.Place, target: S.Place, lang: str) -> dict:
@@ -297,11 +343,23 @@ class LLMEngine:
         schema = schema_text(model)
 
         def render(d):
-            return prompt.render(data=data_block(E.dumps(d)), schema=schema, **variables, **extra_vars)
+            return prompt.render(data=data_block(E.dumps(E.compact(d))), schema=schema, **variables, **extra_vars)
 
-        messages, used, kept = fit_data(render, data, steer, self.budget.prompt, schema)
-        return Planned(stage, covers, messages, used, min(out, self.budget.output) if covers == ["new"] else out,
-                       model, kept)
+        kind = "new" if covers == ["new"] else stage
+        n = len(steer) if covers == ["all"] else len(covers)
+        # stage 1's notes are chosen per group before planning (the review's and the new pass's differ)
+        cap = {} if stage == "extract" else caps(kind, n)
+        messages, used, chose, kept = fit_data(render, data, steer, self.budget.prompt, cap)
+        return Planned(stage, covers, messages, used, min(out, self.budget.reply) if covers == ["new"] else out,
+                       model, kept, chose)
+
+
+def _part(logic: CaseLogic, p: Planned) -> CaseLogic:
+    """The logic a request's answer is checked against: its own mechanisms (a part of a split stage
+    cannot cover the others, and asking it again for them would be wasted)."""
+    if p.covers == ["all"]:
+        return logic
+    return logic.model_copy(update={"mechanisms": [m for m in logic.mechanisms if m.id in p.covers]})
 
 
 def merge_fits(parts: list[FitAssessment], lang: str) -> FitAssessment:

@@ -50,7 +50,7 @@ class OfflineEngine:
                        evaluations: dict[tuple[str, str], Evaluation]) -> MechanismFit:
         factors = [factor_fit(sf, evaluations.get((m.id, sf.id)), target, lang) for sf in m.support_factors]
         v = decide(m, factors, target, lang)
-        risks = [Claim(text=r.text, cites=m.evidence[:2]) for r in m.risks]
+        risks = source_risks(m)
         missing = [f for f in factors if f.necessity == "necessary" and f.status in ("absent", "partial")
                    and f.analog is None]
         risks += [Claim(text=t(lang, "risk_build", factor=f.name), cites=f.rationale.cites)
@@ -115,6 +115,12 @@ def logic_of(source: S.Place, m: S.Mechanism, lang: str) -> MechanismLogic:
         risks=[RiskSpec(text=S.text(r.text, lang), mitigation=S.text(r.mitigation, lang) or None) for r in m.risks],
         confidence=_confidence(source, m.evidence), instrument=m.instrument, addresses=m.addresses,
         bound=bound, adoption=adoption)
+
+
+def source_risks(m: MechanismLogic) -> list[Claim]:
+    """The risks the source's own record shows for a mechanism, as fit claims (every engine's: a model
+    adds only the target's own)."""
+    return [Claim(text=r.text, cites=m.evidence[:2]) for r in m.risks]
 
 
 def factor_fit(sf: FactorSpec, ev: Evaluation | None, target: S.Place, lang: str) -> FactorFit:
