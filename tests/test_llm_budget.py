@@ -206,3 +206,21 @@ def test_doctor_shows_the_plan_for_the_configured_limits(cli, tmp_path):
     dry = cli("analyze", "liling", "jinjiang", "--dry-run", "--model", "m", env=env)
     assert [ln for ln in dry.stderr.splitlines() if ln.startswith("  ")] == \
         [ln for ln in r.stdout.split("plan for", 1)[1].splitlines() if ln.startswith("  ") and "~" in ln]
+
+
+def test_the_actions_request_shows_the_ids_an_action_must_name(pair):
+    """The verifier holds an action to the target's problem and institution ids: a model not shown
+    them cannot write an action that passes (the offline engine's actions are what a good reply names)."""
+    s, t, logic, ev, ctx, scale = pair
+    o = OfflineEngine()
+    fit = o.fit(logic, s, t, "zh", ev, ctx, scale)
+    actions = o.actions(logic, fit, s, t, "zh").actions
+    eng = LLMEngine(Settings(model="m", context_window=128_000, max_output_tokens=16_384), no_log=True)
+    [request] = eng.plan_actions(logic, fit, s, t, "zh")
+    shown = request.messages[-1]["content"]
+    assert actions and all(a.problem and a.lead_id for a in actions)
+    for a in actions:
+        assert f'"id":"{a.problem}"' in shown, a.problem
+        assert f'"id":"{a.lead_id}"' in shown, a.lead_id
+    # a problem is cited the way the memo's notes cite it
+    assert f'"cite":"{t.id}:challenges.C1"' in shown

@@ -126,7 +126,7 @@ def test_prompt_override_is_used_and_recorded(cli, tmp_path):
         assert r.returncode == 0, r.stderr
         assert "谨慎的政策转移分析员" in server.chats[1].body["messages"][0]["content"]
     prompts = {p["id"]: p["version"] for p in json.loads((tmp_path / "memo.json").read_text())["run"]["prompts"]}
-    assert prompts == {"extract_logic.zh": "3", "check_fit.zh": "7", "draft_actions.zh": "1"}
+    assert prompts == {"extract_logic.zh": "3", "check_fit.zh": "7", "draft_actions.zh": "2"}
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from ..places import schema as S
 from ..pipeline.artifacts import CaseLogic, FitAssessment, MechanismLogic
-from ..places.conditions import Evaluation, asset_path, fmt_number
+from ..places.conditions import Evaluation, asset_path, fmt_number, item_path
 
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]+")
 
@@ -59,9 +59,26 @@ def profile_fields(place: S.Place, lang: str) -> list[dict]:
         if p.text:
             item["text"] = S.text(p.text, lang)
         out.append(item)
-    for k, c in enumerate(place.challenges):
-        out.append({"cite": f"{pid}:challenges[{k}]", "value": S.text(c.text, lang)})
     return out
+
+
+def agenda(place: S.Place, lang: str) -> dict:
+    """What an action is anchored in, by id: the problems it may answer (the target's challenges
+    and goals), the bodies that may lead it (its institutions) and the instruments it already runs.
+    The verifier holds an action to these ids, so the model is shown them."""
+    pid = place.id
+
+    def cite(group, i, x):
+        return f"{pid}:{item_path(group, i, x)}"
+    return compact({
+        "problems": [{"id": c.id, "cite": cite("challenges", i, c), "type": c.type, "weight": c.weight,
+                      "text": S.text(c.text, lang)} for i, c in enumerate(place.challenges)]
+                    + [{"id": g.id, "cite": cite("goals", i, g), "type": g.type, "text": S.text(g.text, lang)}
+                       for i, g in enumerate(place.goals)],
+        "institutions": [{"id": x.id, "cite": cite("institutions", i, x), "name": S.text(x.name, lang),
+                          "handles": x.handles, "level": x.level} for i, x in enumerate(place.institutions)],
+        "policies": [{"cite": cite("policies", i, p), "instrument": p.instrument, "name": S.text(p.name, lang),
+                      "status": p.status} for i, p in enumerate(place.policies)]})
 
 
 def note_items(place: S.Place) -> list[dict]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..places import schema as S
 from .artifacts import Claim, ExistingRef, FactorFit, MechanismFit, MechanismLogic
-from ..places.conditions import evaluate
+from ..places.conditions import evaluate, item_path
 from .i18n import t
 
 # Share of a factor's weight each status earns; an analog earns less than the real thing.
@@ -47,8 +47,8 @@ def existing_instrument(m: MechanismLogic, target: S.Place, lang: str) -> Existi
         return None
     for i, p in enumerate(target.policies):
         if p.instrument == m.instrument and p.status in ("in_place", "pilot"):
-            cite = f"{target.id}:policies.{p.id}" if p.id else f"{target.id}:policies[{i}]"
-            return ExistingRef(name=S.text(p.name, lang), status=p.status, cite=cite)
+            return ExistingRef(name=S.text(p.name, lang), status=p.status,
+                               cite=f"{target.id}:{item_path('policies', i, p)}")
     return None
 
 
@@ -56,7 +56,7 @@ def _mandate(m: MechanismLogic, target: S.Place) -> str | None:
     """A cite to the higher-level mandate the target holds for this instrument, if any."""
     for i, p in enumerate(target.policies):
         if m.instrument and p.instrument == m.instrument and p.status == "mandate":
-            return f"{target.id}:policies.{p.id}" if p.id else f"{target.id}:policies[{i}]"
+            return f"{target.id}:{item_path('policies', i, p)}"
     return None
 
 

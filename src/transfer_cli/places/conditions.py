@@ -201,7 +201,12 @@ def _any(statuses: list[Status]) -> Status:
 # ---- profile field paths ------------------------------------------------------------------
 
 def asset_path(place: S.Place, asset: S.Asset) -> str:
-    return f"assets.{asset.id}" if asset.id else f"assets[{place.assets.index(asset)}]"
+    return item_path("assets", place.assets.index(asset), asset)
+
+
+def item_path(group: str, i: int, item) -> str:
+    """The field path of the i-th item of a profile list: by its id where it has one, else by position."""
+    return f"{group}.{item.id}" if getattr(item, "id", None) else f"{group}[{i}]"
 
 
 def resolve_field(place: S.Place, path: str) -> object | None:

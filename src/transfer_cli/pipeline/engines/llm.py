@@ -307,6 +307,7 @@ class LLMEngine:
         if not views:
             return []  # every mechanism is to be avoided: nothing to act on, nothing to ask
         base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
+                "target_agenda": E.agenda(target, lang),
                 "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
         read = {(mf.mechanism_id, f.factor_id): f for mf in fit.mechanisms for f in mf.factors}
         steer = {m.id: (E.mechanism_text(m), E.needed_fields(m, read, target.id))
@@ -314,7 +315,7 @@ class LLMEngine:
         items = [(mid, count(v), PER_ACTIONS_MECHANISM) for mid, v in views.items()]
         return self._planned("actions", items, lambda group: {**base, "mechanisms": [views[g] for g in group]},
                              steer, PlanReply, MIN_ACTIONS, lang, self._names(source, target, lang),
-                             {k: base[k] for k in ("source", "target")})
+                             {k: base[k] for k in ("source", "target", "target_agenda")})
 
     def _planned(self, stage, items, data, steer, model, min_out, lang, names, fixed_data) -> list[Planned]:
         """One request when the whole fits, else groups packed against the budget."""
