@@ -16,6 +16,9 @@ INDUSTRIES = ["ceramics", "retail", "tourism", "electronics", "food_processing",
 WEIGHTS = ["pillar", "major", "emerging"]
 ASSETS = ["development_zone", "commercial_district", "heritage_site", "university", "hsr_station"]
 POWERS = ["land_supply", "industrial_policy", "development_zone"]
+# one problem each, of a type the synthetic source's mechanisms address, so stage 3 has work
+PROBLEMS = [("cluster_upgrading", "产业附加值有待提升"), ("slow_growth", "经济增长放缓"),
+            ("urban_hollowing", "老城区企业外迁")]
 HOLDS = ["full", "partial", "none"]
 
 TEMPLATE = """\
@@ -33,6 +36,11 @@ industries:
 assets:
 {assets}
 {powers}
+challenges:
+  - {{id: C1, type: {problem}, weight: high, text: "{problem_text}", notes: [N-01]}}
+institutions:
+  - {{id: industry, name: {{zh: 合成地{code}工业和信息化局, en: Synthetic {code} Industry Bureau}}, handles: [industry], basis: general}}
+  - {{id: investment, name: {{zh: 合成地{code}投资促进局, en: Synthetic {code} Investment Bureau}}, handles: [investment_promotion], basis: general}}
 notes:
   - {{id: N-01, period: "2023", domain: economy, text: "GDP {gdp}亿元。", sources: [s1]}}
 sources:
@@ -56,7 +64,8 @@ def place_yaml(i: int, rng: random.Random, prefix: str = "t") -> str:
     assets = rng.sample(ASSETS, rng.randint(1, 2))
     powers = rng.sample(POWERS, rng.randint(0, 3))
     return TEMPLATE.format(
-        i=i, code=name_code(i), pid=f"{prefix}{i:04d}", level=rng.choice(LEVELS), area=rng.randint(20, 3000),
+        i=i, code=name_code(i), pid=f"{prefix}{i:04d}", level=rng.choice(LEVELS),
+        problem=PROBLEMS[i % len(PROBLEMS)][0], problem_text=PROBLEMS[i % len(PROBLEMS)][1], area=rng.randint(20, 3000),
         density=rng.randint(100, 20000), gdp=round(rng.uniform(50, 3000), 1),
         industries="\n".join(f"  - {{tag: {t}, name: {t}, weight: {rng.choice(WEIGHTS)}, sources: [s1]}}" for t in inds),
         assets="\n".join(f"  - {{id: a{k}, kind: {kind}, name: asset {k}, sources: [s1]}}"

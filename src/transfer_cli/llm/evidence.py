@@ -62,23 +62,22 @@ def profile_fields(place: S.Place, lang: str) -> list[dict]:
     return out
 
 
-def agenda(place: S.Place, lang: str) -> dict:
-    """What an action is anchored in, by id: the problems it may answer (the target's challenges
-    and goals), the bodies that may lead it (its institutions) and the instruments it already runs.
-    The verifier holds an action to these ids, so the model is shown them."""
+def agenda(place: S.Place, lang: str, answers: set[str]) -> dict:
+    """What an action is anchored in, by id: the problems it may answer (`answers`, the ids the
+    mechanisms' views list), the bodies that may lead it (the institutions) and the instruments
+    the place already runs. The verifier holds an action to these ids, so the model is shown
+    them; institutions say once how they are cited."""
+    from ..pipeline.agenda import problem_cite, problems
     pid = place.id
-
-    def cite(group, i, x):
-        return f"{pid}:{item_path(group, i, x)}"
     return compact({
-        "problems": [{"id": c.id, "cite": cite("challenges", i, c), "type": c.type, "weight": c.weight,
-                      "text": S.text(c.text, lang)} for i, c in enumerate(place.challenges)]
-                    + [{"id": g.id, "cite": cite("goals", i, g), "type": g.type, "text": S.text(g.text, lang)}
-                       for i, g in enumerate(place.goals)],
-        "institutions": [{"id": x.id, "cite": cite("institutions", i, x), "name": S.text(x.name, lang),
-                          "handles": x.handles, "level": x.level} for i, x in enumerate(place.institutions)],
-        "policies": [{"cite": cite("policies", i, p), "instrument": p.instrument, "name": S.text(p.name, lang),
-                      "status": p.status} for i, p in enumerate(place.policies)]})
+        "problems": [{"id": x.id, "cite": problem_cite(place, x), "type": x.type,
+                      "weight": getattr(x, "weight", None), "text": S.text(x.text, lang)}
+                     for x in problems(place) if x.id in answers],
+        "institutions_cite_as": f"{pid}:institutions.ID",
+        "institutions": [{"id": x.id, "name": S.text(x.name, lang), "handles": x.handles, "level": x.level}
+                         for x in place.institutions],
+        "policies": [{"cite": f"{pid}:{item_path('policies', i, p)}", "instrument": p.instrument,
+                      "name": S.text(p.name, lang), "status": p.status} for i, p in enumerate(place.policies)]})
 
 
 def note_items(place: S.Place) -> list[dict]:
@@ -151,16 +150,21 @@ def needed_fields(m: MechanismLogic, evaluations: dict[tuple[str, str], Evaluati
     return out
 
 
-def actions_view(logic: CaseLogic, fit: FitAssessment) -> list[dict]:
-    """The mechanisms that get actions (not those judged "avoid": the prompt drafts none for them)."""
+def actions_view(logic: CaseLogic, fit: FitAssessment, target: S.Place) -> list[dict]:
+    """The mechanisms an action could come from, each with the ids of the target problems it could
+    answer (`answers`): not those judged "avoid", bound to their time, or meeting no problem of the
+    target's own — the prompt drafts none for them, so they are not sent."""
+    from ..pipeline.agenda import answerable
     by_id = {m.id: m for m in logic.mechanisms}
     out = []
     for mf in fit.mechanisms:
-        if mf.mode == "avoid":
-            continue
         m = by_id.get(mf.mechanism_id)
+        answers = [p.id for p in answerable(m, mf, target)] if m else []
+        if not answers:
+            continue
         out.append(compact({
             "id": mf.mechanism_id, "name": mf.name, "mode": mf.mode, "conditional": mf.conditional or None,
+            "answers": answers,
             "score": mf.score, "principle": m.principle if m else None,
             "kpis": m.kpis if m else [], "lever_powers": m.lever_powers if m else [],
             "risks": [r.text for r in mf.risks],

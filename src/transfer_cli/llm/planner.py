@@ -32,7 +32,8 @@ FRAME = 64             # tokens of chat framing and rounding per request
 PER_REVIEW = 120       # reply tokens per reviewed draft mechanism (its id and a few edits)
 PER_FIT_FACTOR = 120   # reply tokens per judged support factor, plus PER_FIT_MECHANISM (its rationale,
 PER_FIT_MECHANISM = 400  # risks, verification and share of the bottom line and warnings; ~400 measured on liling)
-PER_ACTIONS_MECHANISM = 200  # measured: ~195 per mechanism that gets actions (3 actions for 13)
+PER_ACTIONS_MECHANISM = 800  # an action: 700-810 measured on the bundled targets; only mechanisms that
+                              # meet a problem of the target are sent, and each may get one
 PER_REQUEST_OUT = {"fit": 300}  # what each part of a split stage writes once: fit's bottom line
 MIN_ACTIONS = 700
 

@@ -65,11 +65,14 @@ def problem_cite(target: S.Place, p) -> str:
     return f"{target.id}:{'challenges' if isinstance(p, S.Challenge) else 'goals'}.{p.id}"
 
 
-def best_problem(m: MechanismLogic, target: S.Place, taken: set[str] = frozenset()):
-    """The most pressing problem the mechanism addresses, preferring one no earlier action took:
-    a plan that answers three problems beats three answers to one."""
+def answerable(m: MechanismLogic, mf: MechanismFit, target: S.Place) -> list:
+    """The target problems an action on this mechanism could answer, most pressing first; none
+    for what must not be transferred or a principle bound to its time, and a principle-only
+    lesson answers only a pressing (high) problem. `draft` picks one of these per action."""
+    if mf.mode == "avoid" or (mf.mode == "inspire" and mf.bound is not None):
+        return []
     hits = [p for p in problems(target) if p.type in m.addresses]
-    return next((p for p in hits if p.id not in taken), hits[0] if hits else None)
+    return [p for p in hits if getattr(p, "weight", "medium") == "high"] if mf.mode == "inspire" else hits
 
 
 def holds(target: S.Place, power: str) -> str | None:
@@ -174,15 +177,11 @@ def draft(logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place
     # strongest verdicts first, so they choose their problem first
     for mf in sorted(fit.mechanisms, key=lambda f: (_MODE_RANK.get(f.mode, 9), -f.score, f.mechanism_id)):
         m = by_id[mf.mechanism_id]
-        if mf.mode == "avoid":
-            continue  # nothing to do with what must not be transferred
-        if mf.mode == "inspire" and mf.bound is not None:
-            continue  # bound to its time: the lesson is stated in the memo, there is nothing to study here
-        problem = best_problem(m, target, taken)
-        if problem is None:
-            continue  # no problem of the target's own: no action, however good the fit
-        if mf.mode == "inspire" and getattr(problem, "weight", "medium") != "high":
-            continue
+        hits = answerable(m, mf, target)
+        if not hits:
+            continue  # no problem of the target's own it could answer: no action, however good the fit
+        # a problem no earlier action took: a plan that answers three problems beats three answers to one
+        problem = next((p for p in hits if p.id not in taken), hits[0])
         taken.add(problem.id)
         rows.append(action(m, mf, problem, source, target, lang))
     rows.sort(key=lambda a: a[0])

@@ -303,11 +303,11 @@ class LLMEngine:
 
     def plan_actions(self, logic: CaseLogic, fit: FitAssessment, source: S.Place, target: S.Place,
                      lang: str) -> list[Planned]:
-        views = {v["id"]: v for v in E.actions_view(logic, fit)}
+        views = {v["id"]: v for v in E.actions_view(logic, fit, target)}
         if not views:
-            return []  # every mechanism is to be avoided: nothing to act on, nothing to ask
+            return []  # no mechanism meets a problem of the target's own: nothing to act on, nothing to ask
         base = {"source": E.identity(source, lang), "target": E.identity(target, lang),
-                "target_agenda": E.agenda(target, lang),
+                "target_agenda": E.agenda(target, lang, {p for v in views.values() for p in v["answers"]}),
                 "target_profile_fields": E.profile_fields(target, lang), "notes": E.note_items(target)}
         read = {(mf.mechanism_id, f.factor_id): f for mf in fit.mechanisms for f in mf.factors}
         steer = {m.id: (E.mechanism_text(m), E.needed_fields(m, read, target.id))
