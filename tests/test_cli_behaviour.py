@@ -146,6 +146,7 @@ def test_the_same_memo_from_any_working_directory(tmp_path):
     assert len(digests) == 2, "one memo per pair, whatever the working directory"
 
 
+@pytest.mark.slow  # an llm batch run (~6 s); CI runs it
 def test_batch_cost_is_unknown_without_prices(tmp_path):
     targets = ["beta", "gamma"]
     with FakeServer(responder=per_target_responder(batch_replies("alpha", targets, str(SYNTHETIC)))) as server:
