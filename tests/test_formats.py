@@ -158,7 +158,7 @@ def hostile(tmp_path_factory) -> Path:
 def test_html_in_chromium_renders_every_section_and_runs_no_planted_script(hostile, tmp_path):
     html_path = tmp_path / "memo.html"
     analyze("alpha", "gamma", html_path, "--cases", hostile)
-    md = run_cli("analyze", "alpha", "gamma", "--cases", hostile, cwd=tmp_path).stdout
+    md = run_cli("analyze", "alpha", "gamma", "--cases", hostile, "--full", cwd=tmp_path).stdout
     analyze("alpha", "gamma", tmp_path / "memo.json", "--cases", hostile)
     memo = json.loads((tmp_path / "memo.json").read_text(encoding="utf-8"))
 
@@ -469,15 +469,16 @@ def test_terminal_shows_the_brief_and_how_to_see_the_rest(tmp_path):
     args = ("analyze", "alpha", "gamma", "--cases", SYNTHETIC)
     shown = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path).replace("\r\n", "\n")
     brief = run_cli(*args, "--brief", cwd=tmp_path).stdout
-    full = run_cli(*args, cwd=tmp_path)
-    assert shown == brief and len(brief) < len(full.stdout) / 2  # stdout: the brief alone
+    full = run_cli(*args, "--full", cwd=tmp_path)
+    printed = run_cli(*args, cwd=tmp_path)
+    assert shown == brief == printed.stdout and len(brief) < len(full.stdout) / 2  # stdout: the brief alone
     assert "## 附件" not in brief and "## 附件H" in full.stdout
     # ... and one status line says how to see the rest
     both = _on_a_terminal(*args, env={"NO_COLOR": "1"}, cwd=tmp_path, stderr_too=True).replace("\r\n", "\n")
     hint = [line for line in both.splitlines() if "--full" in line]
     assert len(hint) == 1 and "-o memo.md" in hint[0] and "附件A–J" in hint[0]
-    # piped output is never cut short, and carries no hint
-    assert "--full" not in full.stdout + full.stderr
+    # piped, the same brief and the same hint on stderr; --full carries no hint
+    assert "--full" in printed.stderr and "--full" not in full.stdout + full.stderr
 
 
 def test_terminal_full_memo_shows_a_coloured_fit_matrix_and_honours_no_color(tmp_path):

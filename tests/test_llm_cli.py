@@ -240,7 +240,7 @@ def test_citation_to_missing_note_is_reasked_once_then_flagged_in_memo(cli, serv
     assert not ver["clean"]
     assert [(f["kind"], f["where"]) for f in ver["findings"] if "NOPE-99" in f["message"]] == [
         ("citation", "logic.mechanisms[0].lever.cites[7]")]
-    md = analyze(cli, server, env)  # the Markdown memo, from the cache
+    md = analyze(cli, server, env, "--full")  # the whole Markdown memo, from the cache
     assert md.returncode == 0 and server.count == 4
     assert "NOPE-99" in md.stdout
 

@@ -28,13 +28,21 @@ def modes(m: dict) -> dict[str, str]:
     return {f["mechanism_id"]: f["mode"] for f in m["fit"]["mechanisms"]}
 
 
-def test_fresh_run_prints_the_full_memo(tmp_path):
-    r = run_cli("analyze", "liling", "jinjiang", cwd=tmp_path)
+def test_printed_memo_is_the_brief_and_full_adds_the_annexes(tmp_path):
+    brief = run_cli("analyze", "liling", "jinjiang", cwd=tmp_path)
+    assert brief.returncode == 0, brief.stderr
+    # printed, even into a pipe: the two pages an official reads, and one line on how to see the rest
+    assert [line[3:] for line in brief.stdout.splitlines() if line.startswith("## ")] == [
+        "1. 结论", "2. 值得采取的借鉴", "3. 不宜照搬的内容及原因", "4. 建议行动", "5. 决策前需核实",
+        "注释（附件H证据附录编号）"]
+    assert "--full" in brief.stderr
+    r = run_cli("analyze", "liling", "jinjiang", "--full", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = r.stdout
+    assert out.startswith(brief.stdout.split("\n## 注释")[0])
     assert out.startswith("# 经验借鉴可行性备忘录：锦江区能从醴陵市学什么")
     headings = [line[3:] for line in out.splitlines() if line.startswith("## ")]
-    # piped, the whole memo: the decision brief first, then the annexes A-J
+    # --full: the decision brief first, then the annexes A-J
     assert headings == [
         "1. 结论", "2. 值得采取的借鉴", "3. 不宜照搬的内容及原因", "4. 建议行动", "5. 决策前需核实",
         "注释（附件H证据附录编号）", "附件A　背景对照、行政层级与规模", "附件B　来源地发展时间线", "附件C　机制卡片",
@@ -100,7 +108,7 @@ def test_every_bundled_target_runs_in_both_languages(target):
 
 @pytest.mark.parametrize("target,lang", [("jinjiang", "zh"), ("stoke-on-trent", "en")])
 def test_golden_memo(target, lang, tmp_path):
-    r = run_cli("analyze", "liling", target, "--lang", lang, cwd=tmp_path)
+    r = run_cli("analyze", "liling", target, "--lang", lang, "--full", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     golden = GOLDEN / f"liling-{target}.{lang}.md"
     if os.environ.get("UPDATE_GOLDEN"):

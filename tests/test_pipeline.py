@@ -100,10 +100,10 @@ def test_kpi_baselines_come_from_the_target_profile(tmp_path):
 
 
 def test_memo_is_byte_identical_across_runs_and_time_is_pinnable(tmp_path):
-    a = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, cwd=tmp_path)
-    b = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, cwd=tmp_path)
+    a = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--full", cwd=tmp_path)
+    b = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--full", cwd=tmp_path)
     assert a.returncode == 0 and a.stdout == b.stdout
-    c = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, env={"SOURCE_DATE_EPOCH": "0"}, cwd=tmp_path)
+    c = run_cli("analyze", "alpha", "gamma", "--cases", SYNTHETIC, "--full", env={"SOURCE_DATE_EPOCH": "0"}, cwd=tmp_path)
     assert "1970-01-01T00:00:00Z" in c.stdout and c.stdout != a.stdout
 
 

@@ -208,7 +208,7 @@ def test_a_memo_whose_place_is_not_in_the_library_is_unusable(gamma_memo, tmp_pa
 
 
 def test_the_memo_shows_its_verification_report(tmp_path):
-    r = run_cli("analyze", "alpha", "beta", "--cases", SYNTHETIC, cwd=tmp_path)
+    r = run_cli("analyze", "alpha", "beta", "--cases", SYNTHETIC, "--full", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     section = r.stdout.split("　核验报告\n")[1].split("\n## ")[0]
     assert "核验通过" in section and "15/15 个数字见于所引材料" in section

@@ -88,8 +88,8 @@ def test_the_installed_wheel_works_from_anywhere_and_writes_the_repositorys_memo
     lines = r.stdout.splitlines()
     assert r.returncode == 0 and len(lines) == len(list((ROOT / "prompts").glob("*.j2"))), r.stdout + r.stderr
     assert all("\tbundled\t" in line for line in lines)
-    r = subprocess.run([str(transfer), "analyze", "liling", "jinjiang"], capture_output=True, cwd=elsewhere, env=env,
+    r = subprocess.run([str(transfer), "analyze", "liling", "jinjiang", "--full"], capture_output=True, cwd=elsewhere, env=env,
                        timeout=300)
     assert r.returncode == 0, r.stderr
-    mine = run_cli("analyze", "liling", "jinjiang", cwd=tmp_path)  # the repository's editable install
+    mine = run_cli("analyze", "liling", "jinjiang", "--full", cwd=tmp_path)  # the repository's editable install
     assert mine.returncode == 0 and r.stdout.decode("utf-8") == mine.stdout

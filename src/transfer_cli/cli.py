@@ -132,7 +132,7 @@ def analyze(
     no_log: NoLogOpt = False,
     allow_same: Annotated[bool, typer.Option("--allow-same", help="Allow a place to be its own target.")] = False,
     brief: Annotated[bool, typer.Option("--brief", help="Only the decision brief, without the annexes.")] = False,
-    full: Annotated[bool, typer.Option("--full", help="On a terminal, the whole memo, not only the decision brief.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Print the whole memo with its annexes, not only the decision brief (a file from -o always has them).")] = False,
 ):
     """Run the three stages for SOURCE -> TARGET; print the decision brief (--full: all) or save the memo."""
     from .render import format_for, hint_full, render
@@ -156,7 +156,7 @@ def analyze(
     eng = choose_engine(engine, **llm)
     status(f"{src.place.id} → {tgt.place.id}: engine {eng.name}, lang {lang}")
     memo = run(eng, src, tgt, lang, logic=given, logic_file=logic)
-    brief_only = brief or (output is None and fmt == "md" and sys.stdout.isatty() and not full)
+    brief_only = brief or (output is None and fmt == "md" and not full)  # printed: the two pages an official reads
     emit(render(memo, src.place, tgt.place, fmt, brief_only), output, fmt, memo=(memo, src.place, tgt.place, brief_only))
     if brief_only and not brief:  # a terminal got the brief alone: one line on how to see the rest
         status(hint_full(lang))
